@@ -1,0 +1,55 @@
+# iommufd: build, boot and test. The one entry point; see README.md.
+#
+#   make run           build, boot the VT-d VM, show the real-device demo (iommufd_vtd_demo)
+#   make test          every test suite in VMs; last line "N passed, N failed, N skipped"
+#   make check         sparse, W=1, checkpatch --strict, kernel-doc over our files
+#   make conformance   the base tree's own iommufd selftests against our kernel
+#   make setup | kernel | selftests | initramfs | clean | distclean
+#
+# Variables (make VAR=value ...):
+#   KERNEL=ours|upstream    which iommufd: ours (default) or the base tree's, unchanged
+#   ACCEL=tcg|kvm           QEMU accelerator (default tcg: KVM is unreliable when nested)
+#   TEST_SUITES="mock vtd"  suites of `make test` (scripts/suites/)
+#   DEMO=iommufd_vtd_demo   the program of `make run`; DEMO=iommufd_demo for the mock one
+#   RUN_SUITE=vtd           the VM of `make run` (default: the one DEMO needs)
+#   VM_TIMEOUT=1800         seconds before a VM is killed (and the run fails)
+#   JOBS=<nproc>            parallel kernel build jobs
+
+KERNEL      ?= ours
+ACCEL       ?= tcg
+TEST_SUITES ?= mock vtd
+RUN_SUITE   ?=
+DEMO        ?= iommufd_vtd_demo
+VM_TIMEOUT  ?= 1800
+JOBS        ?= $(shell nproc)
+export KERNEL ACCEL TEST_SUITES RUN_SUITE DEMO VM_TIMEOUT JOBS
+
+# The scripts run their own makes: hand them none of ours (-j, V=, ...).
+unexport MAKEFLAGS MFLAGS
+.NOTPARALLEL:
+
+.PHONY: run test check conformance setup kernel selftests initramfs clean distclean
+
+run:
+	@scripts/run.sh
+test:
+	@scripts/test.sh
+check:
+	@scripts/check.sh
+conformance:
+	@scripts/conformance.sh
+setup:
+	@scripts/setup.sh
+kernel:
+	@scripts/kernel.sh build
+selftests:
+	@scripts/selftests.sh
+initramfs:
+	@scripts/initramfs.sh
+
+# clean keeps build/base (the unpacked tarball) and ccache's cache.
+clean:
+	rm -rf build/linux build/linux.version build/linux-upstream build/linux-upstream.version \
+		build/obj-* build/selftests-* build/conformance-* build/initramfs build/logs build/run.*
+distclean:
+	rm -rf build
