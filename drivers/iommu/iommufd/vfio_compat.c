@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio_compat.c - what the VFIO container emulation needs of a context.
+ *
+ * A context can name one of its IOASes the "compat IOAS": the address
+ * space VFIO's container ioctls work on. VFIO's group code creates it when
+ * a group is added to a /dev/vfio/vfio container served by us, and
+ * userspace can choose it with IOMMU_VFIO_IOAS (QEMU does, to share an IOAS
+ * between the legacy and the new interface). The pointer holds no
+ * reference: an IOAS that is destroyed simply stops being the compat IOAS.
+ */
+#include <linux/vfio.h>
+
+#include "iommufd_private.h"
+
+/* The compat IOAS with a short-term reference, or ERR_PTR(-ENODEV) */
+static struct iommufd_ioas *compat_get_ioas(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+
+	guard(mutex)(&ictx->compat_lock);
+	ioas = ictx->vfio_ioas;
+	/* An IOAS being destroyed has no active count left */
+	if (!ioas || !refcount_inc_not_zero(&ioas->obj.active))
+		return ERR_PTR(-ENODEV);
+	return ioas;
+}
+
+/* Do all the domains of @ioas keep DMA cache coherent? None: no */
+static bool ioas_all_coherent(struct iommufd_ioas *ioas)
+{
+	struct iommufd_hwpt_paging *paging;
+
+	guard(mutex)(&ioas->mutex);
+	if (list_empty(&ioas->hwpt_list))
+		return false;
+	list_for_each_entry(paging, &ioas->hwpt_list, hwpt_item)
+		if (!paging->enforce_cache_coherency)
+			return false;
+	return true;
+}
+
+/* VFIO_DMA_CC_IOMMU: 1 if the compat IOAS's domains are all coherent */
+static int vfio_compat_cache_coherent(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas = compat_get_ioas(ictx);
+	bool coherent;
+
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	coherent = ioas_all_coherent(ioas);
+	iommufd_put_object(ictx, &ioas->obj);
+	return coherent;
+}
+
+/* Called by the destruction of every IOAS */
+void iommufd_vfio_compat_forget(struct iommufd_ioas *ioas)
+{
+	struct iommufd_ctx *ictx = ioas->ictx;
+
+	mutex_lock(&ictx->compat_lock);
+	if (ictx->vfio_ioas == ioas)
+		ictx->vfio_ioas = NULL;
+	mutex_unlock(&ictx->compat_lock);
+}
+
+/**
+ * iommufd_vfio_compat_ioas_get_id() - the ID of the compat IOAS
+ * @ictx: the context
+ * @out_ioas_id: receives the ID
+ *
+ * Context: Process context.
+ * Return: 0, or -ENODEV if the context has no compat IOAS.
+ */
+int iommufd_vfio_compat_ioas_get_id(struct iommufd_ctx *ictx, u32 *out_ioas_id)
+{
+	struct iommufd_ioas *ioas = compat_get_ioas(ictx);
+
+	if (!IS_ERR(ioas)) {
+		*out_ioas_id = ioas->obj.id;
+		iommufd_put_object(ictx, &ioas->obj);
+	}
+	return PTR_ERR_OR_ZERO(ioas);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_get_id, IOMMUFD_VFIO);
+
+/**
+ * iommufd_vfio_compat_ioas_create() - make sure the context has a compat IOAS
+ * @ictx: the context
+ *
+ * Creates and publishes an empty IOAS unless there is one already.
+ *
+ * Context: Process context.
+ * Return: 0, or -ENOMEM.
+ */
+int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	mutex_lock(&ictx->compat_lock);
+	if (ictx->vfio_ioas)
+		goto out_unlock;
+	ioas = iommufd_ioas_alloc(ictx);
+	if (IS_ERR(ioas)) {
+		rc = PTR_ERR(ioas);
+		goto out_unlock;
+	}
+	ictx->vfio_ioas = ioas;
+	iommufd_object_publish(ictx, &ioas->obj);
+out_unlock:
+	mutex_unlock(&ictx->compat_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_ioas_create, IOMMUFD_VFIO);
+
+/**
+ * iommufd_vfio_compat_set_no_iommu() - put the container in no-IOMMU mode
+ * @ictx: the context
+ *
+ * For VFIO's unsafe no-IOMMU groups: the container then translates
+ * nothing. Only possible before it has an IOAS.
+ *
+ * Context: Process context.
+ * Return: 0, or -EINVAL if the context already has a compat IOAS.
+ */
+int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
+{
+	int rc = 0;
+
+	mutex_lock(&ictx->compat_lock);
+	if (ictx->vfio_ioas)
+		rc = -EINVAL;
+	else
+		ictx->no_iommu_mode = true;
+	mutex_unlock(&ictx->compat_lock);
+	return rc;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
+
+/* IOMMU_VFIO_IOAS: read, choose or forget the compat IOAS */
+int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_vfio_ioas *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct iommufd_ioas *ioas = NULL;
+	int rc;
+
+	if (cmd->__reserved)
+		return -EOPNOTSUPP;
+
+	switch (cmd->op) {
+	case IOMMU_VFIO_IOAS_GET:
+		rc = iommufd_vfio_compat_ioas_get_id(ictx, &cmd->ioas_id);
+		return rc ?: iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	case IOMMU_VFIO_IOAS_SET:
+		ioas = iommufd_get_ioas(ictx, cmd->ioas_id);
+		if (IS_ERR(ioas))
+			return PTR_ERR(ioas);
+		fallthrough;
+	case IOMMU_VFIO_IOAS_CLEAR:
+		scoped_guard(mutex, &ictx->compat_lock)
+			ictx->vfio_ioas = ioas;
+		if (ioas)
+			iommufd_put_object(ictx, &ioas->obj);
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/*
+ * The VFIO type1 container ioctls, served on the compat IOAS.
+ *
+ * Type1 v1 let userspace unmap any page-aligned part of a mapping; we give
+ * it that by mapping with PAGE_SIZE IOPTEs only (large pages disabled on
+ * the IOAS) and splitting areas at the edges of each unmap. Type1 v2 keeps
+ * mappings whole, like IOMMU_IOAS_UNMAP, and may use large IOPTEs.
+ */
+static int vfio_check_extension(struct iommufd_ctx *ictx, unsigned long type)
+{
+	bool type1 = type == VFIO_TYPE1_IOMMU || type == VFIO_TYPE1v2_IOMMU ||
+		     type == VFIO_UNMAP_ALL;
+
+	if (type1)
+		return !ictx->no_iommu_mode;
+	if (type == VFIO_NOIOMMU_IOMMU)
+		return IS_ENABLED(CONFIG_VFIO_NOIOMMU);
+	if (type == VFIO_DMA_CC_IOMMU)
+		return vfio_compat_cache_coherent(ictx);
+	/* Nesting, vaddr update, SPAPR, EEH: not offered */
+	return 0;
+}
+
+static int vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
+{
+	bool v1 = type == VFIO_TYPE1_IOMMU;
+	struct iommufd_ioas *ioas;
+	int rc = 0;
+
+	if (ictx->no_iommu_mode) {
+		if (type != VFIO_NOIOMMU_IOMMU)
+			return -EINVAL;
+		return capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
+	}
+	if (!v1 && type != VFIO_TYPE1v2_IOMMU)
+		return -EINVAL;
+
+	ioas = compat_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	/* v1 unmaps may split mappings anywhere: one IOPTE per page then */
+	if (v1)
+		rc = iopt_forbid_huge_pages(&ioas->iopt);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+/* The IOMMU prot for the flags of VFIO_IOMMU_MAP_DMA, or 0 if unusable */
+static int vfio_map_prot(u32 flags)
+{
+	int prot = IOMMU_CACHE;
+
+	if (flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
+		return 0;
+	if (flags & VFIO_DMA_MAP_FLAG_READ)
+		prot |= IOMMU_READ;
+	if (flags & VFIO_DMA_MAP_FLAG_WRITE)
+		prot |= IOMMU_WRITE;
+	return prot & (IOMMU_READ | IOMMU_WRITE) ? prot : 0;
+}
+
+static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
+	struct vfio_iommu_type1_dma_map map;
+	struct iommufd_ioas *ioas;
+	unsigned long iova;
+	int prot, rc;
+
+	if (copy_from_user(&map, uarg, minsz))
+		return -EFAULT;
+	prot = vfio_map_prot(map.flags);
+	if (map.argsz < minsz || !prot || !map.size)
+		return -EINVAL;
+	if (map.iova > ULONG_MAX || map.size > ULONG_MAX ||
+	    map.vaddr > ULONG_MAX)
+		return -EOVERFLOW;
+
+	ioas = compat_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	iova = map.iova;
+	rc = iopt_map_user(ictx, &ioas->iopt, &iova,
+			   u64_to_user_ptr(map.vaddr), map.size, prot, 0);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
+	struct vfio_iommu_type1_dma_unmap unmap;
+	struct iommufd_ioas *ioas;
+	unsigned long unmapped = 0;
+	bool all;
+	int rc;
+
+	if (copy_from_user(&unmap, uarg, minsz))
+		return -EFAULT;
+	all = unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL;
+	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL ||
+	    (all && (unmap.iova || unmap.size)))
+		return -EINVAL;
+
+	ioas = compat_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+
+	if (all)
+		rc = iopt_unmap_everything(&ioas->iopt, &unmapped);
+	else if (unmap.iova > ULONG_MAX || unmap.size > ULONG_MAX)
+		rc = -EOVERFLOW;
+	else if (READ_ONCE(ioas->iopt.disable_large_pages))
+		rc = iopt_unmap_iova_split(&ioas->iopt, unmap.iova,
+					   unmap.size, &unmapped);
+	else
+		rc = iopt_unmap_iova_whole(&ioas->iopt, unmap.iova,
+					   unmap.size, &unmapped);
+	iommufd_put_object(ictx, &ioas->obj);
+	if (rc)
+		return rc;
+
+	unmap.size = unmapped;
+	if (copy_to_user(uarg, &unmap, minsz))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The page sizes mappings may use: what every domain of the IOAS supports,
+ * in CPU pages at least, and only PAGE_SIZE when large pages are off.
+ */
+static u64 vfio_iova_pgsizes(struct iommufd_ioas *ioas)
+{
+	struct io_pagetable *iopt = &ioas->iopt;
+	u64 pgsizes = ~0ULL;
+	unsigned int i;
+
+	down_read(&iopt->domains_rwsem);
+	for (i = 0; i != iopt->next_domain_id; i++) {
+		struct iommu_domain *domain = xa_load(&iopt->domains, i);
+
+		pgsizes &= domain->pgsize_bitmap;
+	}
+	if (iopt->disable_large_pages)
+		pgsizes = PAGE_SIZE;
+	up_read(&iopt->domains_rwsem);
+
+	pgsizes &= PAGE_MASK;
+	return pgsizes | PAGE_SIZE;
+}
+
+/* The IOVA range capability is built in a kernel buffer, then copied */
+struct vfio_ranges_buf {
+	struct vfio_iova_range *ranges;
+	u32 count;
+	u32 capacity;
+};
+
+static int vfio_put_range(void *opaque, unsigned long start,
+			  unsigned long last)
+{
+	struct vfio_ranges_buf *buf = opaque;
+
+	if (buf->count < buf->capacity) {
+		buf->ranges[buf->count].start = start;
+		buf->ranges[buf->count].end = last;
+	}
+	buf->count++;
+	return 0;
+}
+
+/* Collect the usable ranges into a freshly allocated array */
+static int vfio_collect_ranges(struct iommufd_ioas *ioas,
+			       struct vfio_ranges_buf *buf)
+{
+	int rc;
+
+	buf->ranges = NULL;
+	buf->capacity = 0;
+	for (;;) {
+		buf->count = 0;
+		rc = iopt_walk_usable_ranges(&ioas->iopt, vfio_put_range, buf);
+		if (rc || buf->count <= buf->capacity)
+			return rc;
+		/* The ranges changed size under us, or this is the first pass */
+		kfree(buf->ranges);
+		buf->capacity = buf->count;
+		buf->ranges = kcalloc(buf->capacity, sizeof(*buf->ranges),
+				      GFP_KERNEL_ACCOUNT);
+		if (!buf->ranges)
+			return -ENOMEM;
+	}
+}
+
+/* Write the capability chain at @uarg + sizeof(info); it fits */
+static int vfio_put_caps(void __user *uarg, struct vfio_ranges_buf *buf,
+			 size_t avail_off, size_t ranges_off)
+{
+	struct vfio_iommu_type1_info_dma_avail avail = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
+		.header.version = 1,
+		.header.next = ranges_off,
+		.avail = U32_MAX,
+	};
+	struct vfio_iommu_type1_info_cap_iova_range range_cap = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+		.header.version = 1,
+		.nr_iovas = buf->count,
+	};
+
+	if (copy_to_user(uarg + avail_off, &avail, sizeof(avail)) ||
+	    copy_to_user(uarg + ranges_off, &range_cap, sizeof(range_cap)) ||
+	    copy_to_user(uarg + ranges_off + sizeof(range_cap), buf->ranges,
+			 buf->count * sizeof(*buf->ranges)))
+		return -EFAULT;
+	return 0;
+}
+
+static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
+	size_t avail_off = sizeof(struct vfio_iommu_type1_info);
+	size_t ranges_off, total;
+	struct vfio_iommu_type1_info info = {};
+	struct vfio_ranges_buf buf;
+	struct iommufd_ioas *ioas;
+	u32 user_argsz;
+	int rc;
+
+	if (copy_from_user(&info, uarg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	user_argsz = info.argsz;
+
+	ioas = compat_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = vfio_collect_ranges(ioas, &buf);
+	if (rc)
+		goto out_put;
+
+	/* The DMA_AVAIL capability is 12 bytes, padded to keep alignment */
+	ranges_off = avail_off +
+		     ALIGN(sizeof(struct vfio_iommu_type1_info_dma_avail), 8);
+	total = ranges_off + sizeof(struct vfio_iommu_type1_info_cap_iova_range) +
+		buf.count * sizeof(*buf.ranges);
+
+	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
+	info.iova_pgsizes = vfio_iova_pgsizes(ioas);
+	info.cap_offset = 0;
+	info.argsz = total;
+	/* The chain is only reported when all of it fits */
+	if (user_argsz >= total) {
+		rc = vfio_put_caps(uarg, &buf, avail_off, ranges_off);
+		if (rc)
+			goto out_free;
+		info.cap_offset = avail_off;
+	}
+	if (copy_to_user(uarg, &info, min_t(size_t, user_argsz, sizeof(info))))
+		rc = -EFAULT;
+out_free:
+	kfree(buf.ranges);
+out_put:
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
+}
+
+/* The ioctls of the type1 backend proper, all on the compat IOAS */
+static long vfio_type1_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			     void __user *uarg)
+{
+	switch (cmd) {
+	case VFIO_IOMMU_GET_INFO:
+		return vfio_iommu_get_info(ictx, uarg);
+	case VFIO_IOMMU_MAP_DMA:
+		return vfio_map_dma(ictx, uarg);
+	case VFIO_IOMMU_UNMAP_DMA:
+		return vfio_unmap_dma(ictx, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/**
+ * iommufd_vfio_ioctl() - serve a VFIO container ioctl
+ * @ictx: the context behind /dev/vfio/vfio (or /dev/iommu)
+ * @cmd: the ioctl number
+ * @arg: its argument
+ *
+ * Context: Process context.
+ * Return: the ioctl's result, or -ENOTTY for what is not a container ioctl
+ * we serve.
+ */
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg)
+{
+	switch (cmd) {
+	case VFIO_CHECK_EXTENSION:
+		return vfio_check_extension(ictx, arg);
+	case VFIO_SET_IOMMU:
+		return vfio_set_iommu(ictx, arg);
+	case VFIO_GET_API_VERSION:
+		return VFIO_API_VERSION;
+	default:
+		return vfio_type1_ioctl(ictx, cmd, (void __user *)arg);
+	}
+}
