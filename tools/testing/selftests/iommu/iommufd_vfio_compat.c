@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd_vfio_compat.c - the VFIO type1 container ioctls, as iommufd serves
+ * them on a /dev/iommu file descriptor (and on /dev/vfio/vfio when it
+ * provides that node): they act on the context's compatibility IOAS, which
+ * IOMMU_VFIO_IOAS chooses.
+ *
+ * The plain tests need no device. The "compat" fixture sets up what a VFIO
+ * user would have after VFIO_SET_IOMMU: a compatibility IOAS with a mock
+ * device on it, once as type1 (v1: mappings may be unmapped piece by piece,
+ * so large pages are off) and once as type1v2 (mappings are only unmapped
+ * whole). Mock domains translate [MOCK_APERTURE_START, MOCK_APERTURE_LAST],
+ * and IOMMU_TEST_OP_MD_CHECK_MAP / _MD_CHECK_REFS show what a domain really
+ * maps and how often each page is pinned.
+ */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#include <linux/vfio.h>
+
+#include "../kselftest_harness.h"
+#include "iommufd_test_util.h"
+
+#define BUF_PAGES 16
+#define BUF_LEN (BUF_PAGES * page_size)
+#define HUGE_2M (2UL << 20)
+#define BASE_IOVA ((__u64)MOCK_APERTURE_START)
+#define INFO_HDR sizeof(struct vfio_iommu_type1_info)
+/* The shortest argsz each ioctl takes: its struct up to the size member */
+#define MAP_MINSZ \
+	(offsetof(struct vfio_iommu_type1_dma_map, size) + sizeof(__u64))
+#define UNMAP_MINSZ \
+	(offsetof(struct vfio_iommu_type1_dma_unmap, size) + sizeof(__u64))
+#define INFO_MINSZ \
+	(offsetof(struct vfio_iommu_type1_info, iova_pgsizes) + sizeof(__u64))
+/* What the tests fill memory with to see whether the kernel wrote to it */
+#define FILL 0xa5
+
+/* An ioctl whose argument is a value: its result, or -errno */
+static long vfio_val(int fd, unsigned long request, unsigned long arg)
+{
+	long rc = ioctl(fd, request, arg);
+
+	return rc < 0 ? -errno : rc;
+}
+
+/* IOMMU_VFIO_IOAS; *@ioas_id is input for SET, output for GET */
+static int compat_ioas(int fd, __u16 op, __u32 *ioas_id)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.op = op,
+		.ioas_id = ioas_id ? *ioas_id : 0,
+	};
+	int rc = ifd_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+
+	if (!rc && op == IOMMU_VFIO_IOAS_GET)
+		*ioas_id = cmd.ioas_id;
+	return rc;
+}
+
+static int vfio_map(int fd, __u32 flags, const void *va, __u64 iova,
+		    __u64 size)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (__u64)(unsigned long)va,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map);
+}
+
+/* Read and write access, the usual mapping */
+static int vfio_map_rw(int fd, const void *va, __u64 iova, __u64 size)
+{
+	return vfio_map(fd, VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			va, iova, size);
+}
+
+/*
+ * VFIO_IOMMU_UNMAP_DMA; *@size (in/out) is the size, and is only written
+ * back on success, like the kernel does.
+ */
+static int vfio_unmap(int fd, __u32 flags, __u64 iova, __u64 *size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = flags,
+		.iova = iova,
+		.size = *size,
+	};
+	int rc = ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+
+	if (unmap.argsz != sizeof(unmap) || unmap.flags != flags ||
+	    unmap.iova != iova)
+		return -EBADMSG;
+	*size = unmap.size;
+	return rc;
+}
+
+/* Is CONFIG_VFIO_NOIOMMU built? It adds a parameter to vfio */
+static bool noiommu_built(void)
+{
+	return !access("/sys/module/vfio/parameters/enable_unsafe_noiommu_mode",
+		       F_OK);
+}
+
+TEST(api_version)
+{
+	__u32 ioas_id;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(VFIO_API_VERSION, vfio_val(fd, VFIO_GET_API_VERSION, 0));
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	EXPECT_EQ(VFIO_API_VERSION, vfio_val(fd, VFIO_GET_API_VERSION, 0));
+	EXPECT_OK(close(fd));
+}
+
+/* Every extension: offered, not offered, or depending on the IOAS */
+TEST(check_extension)
+{
+	static const struct {
+		unsigned long ext;
+		long want;
+	} exts[] = {
+		{ VFIO_TYPE1_IOMMU, 1 },
+		{ VFIO_TYPE1v2_IOMMU, 1 },
+		{ VFIO_UNMAP_ALL, 1 },
+		{ VFIO_SPAPR_TCE_IOMMU, 0 },
+		{ VFIO_EEH, 0 },
+		{ VFIO_TYPE1_NESTING_IOMMU, 0 },
+		{ VFIO_SPAPR_TCE_v2_IOMMU, 0 },
+		{ VFIO_UPDATE_VADDR, 0 },
+		{ 0, 0 },
+		{ 11, 0 },
+		{ 0xffffffffUL, 0 },
+	};
+	unsigned int i, pass;
+	__u32 ioas_id;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	/* Without, then with, a compatibility IOAS: the same answers */
+	for (pass = 0; pass != 2; pass++) {
+		for (i = 0; i != ARRAY_SIZE(exts); i++)
+			EXPECT_EQ(exts[i].want,
+				  vfio_val(fd, VFIO_CHECK_EXTENSION,
+					   exts[i].ext));
+		EXPECT_EQ(noiommu_built() ? 1 : 0,
+			  vfio_val(fd, VFIO_CHECK_EXTENSION,
+				   VFIO_NOIOMMU_IOMMU));
+		ASSERT_OK(ioas_alloc(fd, &ioas_id));
+		ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	}
+	EXPECT_OK(close(fd));
+}
+
+/*
+ * VFIO_DMA_CC_IOMMU asks about the compatibility IOAS's domains: none to
+ * ask without an IOAS, no with no domain, yes with the mock's (which
+ * always enforces cache coherency).
+ */
+TEST(check_extension_cache_coherency)
+{
+	__u32 ioas_id, stdev_id;
+	int fd;
+
+	SKIP_WITHOUT_MOCK(return);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	EXPECT_ERR(ENODEV, vfio_val(fd, VFIO_CHECK_EXTENSION,
+				    VFIO_DMA_CC_IOMMU));
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	EXPECT_EQ(0, vfio_val(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	ASSERT_OK(mock_domain(fd, ioas_id, &stdev_id, NULL, NULL));
+	EXPECT_EQ(1, vfio_val(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	ASSERT_OK(obj_destroy(fd, stdev_id));
+	EXPECT_EQ(0, vfio_val(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_CLEAR, NULL));
+	EXPECT_ERR(ENODEV, vfio_val(fd, VFIO_CHECK_EXTENSION,
+				    VFIO_DMA_CC_IOMMU));
+	EXPECT_OK(close(fd));
+}
+
+/*
+ * VFIO_SET_IOMMU: only the two type1 flavours, checked first; then it
+ * needs a compatibility IOAS. Type1 (v1) turns large pages off on it.
+ */
+TEST(set_iommu)
+{
+	static const unsigned long bad[] = {
+		0, VFIO_SPAPR_TCE_IOMMU, VFIO_DMA_CC_IOMMU,
+		VFIO_TYPE1_NESTING_IOMMU, VFIO_SPAPR_TCE_v2_IOMMU,
+		VFIO_NOIOMMU_IOMMU, VFIO_UNMAP_ALL, 0xffff,
+	};
+	__u32 ioas_id;
+	unsigned int i;
+	__u64 huge;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	for (i = 0; i != ARRAY_SIZE(bad); i++)
+		EXPECT_ERR(EINVAL, vfio_val(fd, VFIO_SET_IOMMU, bad[i]));
+	EXPECT_ERR(ENODEV, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	EXPECT_ERR(ENODEV, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	for (i = 0; i != ARRAY_SIZE(bad); i++)
+		EXPECT_ERR(EINVAL, vfio_val(fd, VFIO_SET_IOMMU, bad[i]));
+	EXPECT_EQ(0, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(option_get(fd, IOMMU_OPTION_HUGE_PAGES, ioas_id, &huge));
+	EXPECT_EQ(1, huge);
+	EXPECT_EQ(0, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_OK(option_get(fd, IOMMU_OPTION_HUGE_PAGES, ioas_id, &huge));
+	EXPECT_EQ(0, huge);
+	EXPECT_OK(close(fd));
+}
+
+/*
+ * Type1 (v1) cannot be chosen when the IOAS holds mappings that large
+ * pages may already serve, or that are not CPU-page aligned.
+ */
+TEST(set_iommu_type1_refused)
+{
+	__u32 ioas_id, other;
+	__u64 huge;
+	char *buf;
+	int fd;
+
+	SKIP_WITHOUT_MOCK(return);
+	buf = alloc_shared(BUF_LEN, HUGE_2M);
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+
+	/* A domain with a mapping */
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	ASSERT_OK(mock_domain(fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_at(fd, ioas_id, buf, BUF_LEN, BASE_IOVA));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	EXPECT_ERR(EINVAL, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	ASSERT_OK(option_get(fd, IOMMU_OPTION_HUGE_PAGES, ioas_id, &huge));
+	EXPECT_EQ(1, huge);
+	EXPECT_EQ(0, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+
+	/* No domain, but a mapping at half a page */
+	ASSERT_OK(ioas_alloc(fd, &other));
+	ASSERT_OK(ioas_map_at(fd, other, buf, page_size, page_size / 2));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &other));
+	EXPECT_ERR(EADDRINUSE, vfio_val(fd, VFIO_SET_IOMMU,
+					VFIO_TYPE1_IOMMU));
+	ASSERT_OK(option_get(fd, IOMMU_OPTION_HUGE_PAGES, other, &huge));
+	EXPECT_EQ(1, huge);
+	ASSERT_OK(ioas_unmap_all(fd, other, NULL));
+	EXPECT_EQ(0, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+	TEARDOWN_CLOSE_UNPINNED(fd, buf, BUF_LEN);
+	munmap(buf, BUF_LEN);
+}
+
+/*
+ * IOMMU_VFIO_IOAS picks the IOAS the VFIO ioctls act on: only an IOAS
+ * qualifies, the choice can change, and destroying the IOAS forgets it.
+ */
+TEST(compat_ioas_choice)
+{
+	__u32 a, b, got, hwpt_id = 0;
+	__u64 len = 4 * page_size, unmapped;
+	char *buf;
+	int fd;
+
+	buf = alloc_shared(len, page_size);
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(ioas_alloc(fd, &a));
+	ASSERT_OK(ioas_alloc(fd, &b));
+	EXPECT_ERR(ENODEV, compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
+	EXPECT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_CLEAR, NULL));
+	got = b + 1;
+	EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &got));
+	if (mock_probe() != -ENOTTY) {
+		ASSERT_OK(mock_domain(fd, b, NULL, &hwpt_id, &got));
+		EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &got));
+		EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET,
+					       &hwpt_id));
+	}
+
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &a));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
+	EXPECT_EQ(a, got);
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &b));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
+	EXPECT_EQ(b, got);
+
+	/* MAP_DMA goes to the IOAS chosen last */
+	ASSERT_OK(vfio_map_rw(fd, buf, BASE_IOVA, len));
+	EXPECT_ERR(ENOENT, ioas_unmap(fd, a, BASE_IOVA, len, NULL));
+	ASSERT_OK(ioas_unmap(fd, b, BASE_IOVA, len, &unmapped));
+	EXPECT_EQ(len, unmapped);
+
+	/* Clearing forgets it but leaves it alive; destroying forgets it */
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_CLEAR, NULL));
+	EXPECT_ERR(ENODEV, compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
+	EXPECT_ERR(ENODEV, vfio_map_rw(fd, buf, BASE_IOVA, len));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &a));
+	ASSERT_OK(obj_destroy(fd, a));
+	EXPECT_ERR(ENODEV, compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
+	EXPECT_ERR(ENODEV, vfio_map_rw(fd, buf, BASE_IOVA, len));
+	EXPECT_ERR(ENODEV, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_OK(close(fd));
+	munmap(buf, len);
+}
+
+/*
+ * Malformed requests are refused before the compatibility IOAS is even
+ * looked for; well-formed ones then fail with ENODEV without one.
+ */
+TEST(ioctls_without_compat_ioas)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
+	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
+	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	char page[64];
+	__u32 argsz;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	map.vaddr = (__u64)(unsigned long)page;
+	map.size = sizeof(page);
+	map.flags = VFIO_DMA_MAP_FLAG_READ;
+
+	for (argsz = 0; argsz != MAP_MINSZ; argsz++) {
+		map.argsz = argsz;
+		EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	}
+	map.argsz = sizeof(map);
+	map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_VADDR;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	map.flags = VFIO_DMA_MAP_FLAG_READ | 1U << 31;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	map.flags = 0;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	map.flags = VFIO_DMA_MAP_FLAG_WRITE;
+	map.size = 0;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	map.size = sizeof(page);
+	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+
+	for (argsz = 0; argsz != UNMAP_MINSZ; argsz++) {
+		unmap.argsz = argsz;
+		EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	}
+	unmap.argsz = sizeof(unmap);
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_VADDR;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.flags = 1U << 31;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL;
+	unmap.size = page_size;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.size = 0;
+	unmap.iova = page_size;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.iova = 0;
+	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	unmap.flags = 0;
+	unmap.size = page_size;
+	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap));
+
+	for (argsz = 0; argsz != INFO_MINSZ; argsz++) {
+		info.argsz = argsz;
+		EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_GET_INFO, &info));
+	}
+	info.argsz = sizeof(info);
+	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_GET_INFO, &info));
+
+	/* Container ioctls that are not served */
+	EXPECT_ERR(ENOTTY, vfio_val(fd, VFIO_IOMMU_DIRTY_PAGES, 0));
+	EXPECT_ERR(ENOTTY, vfio_val(fd, VFIO_EEH_PE_OP, 0));
+	EXPECT_ERR(ENOTTY, vfio_val(fd, _IO(VFIO_TYPE, VFIO_BASE + 25), 0));
+	EXPECT_ERR(ENOTTY, vfio_val(fd, _IO(VFIO_TYPE, 0x7f), 0));
+	EXPECT_OK(close(fd));
+}
+
+/*
+ * /dev/vfio/vfio, when iommufd provides it, is the same kind of context,
+ * except that pins are charged per process (VmLck) as VFIO's type1 did.
+ */
+TEST(vfio_container_node)
+{
+	__u64 mode, size, len = 4 * page_size;
+	__u32 ioas_id, got;
+	long before;
+	char *buf;
+	int fd;
+
+	fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		SKIP(return, "no /dev/vfio/vfio (%s)", strerror(errno));
+	EXPECT_EQ(VFIO_API_VERSION, vfio_val(fd, VFIO_GET_API_VERSION, 0));
+	EXPECT_EQ(1, vfio_val(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(option_get(fd, IOMMU_OPTION_RLIMIT_MODE, 0, &mode));
+	EXPECT_EQ(1, mode);
+	EXPECT_ERR(ENODEV, compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
+	if (mock_probe() == -ENOTTY) {
+		close(fd);
+		SKIP(return, "the rest needs the mock driver");
+	}
+
+	buf = alloc_shared(len, page_size);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	ASSERT_OK(mock_domain(fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	EXPECT_EQ(0, vfio_val(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	before = proc_status_kib("VmLck");
+	ASSERT_OK(vfio_map_rw(fd, buf, BASE_IOVA, len));
+	EXPECT_EQ(before + (long)(len / 1024), proc_status_kib("VmLck"));
+	size = 0;
+	ASSERT_OK(vfio_unmap(fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(len, size);
+	EXPECT_EQ(before, proc_status_kib("VmLck"));
+	TEARDOWN_CLOSE_UNPINNED(fd, buf, len);
+	munmap(buf, len);
+}
+
+/*
+ * A compatibility IOAS with a mock device, after VFIO_SET_IOMMU with the
+ * variant's type.
+ */
+FIXTURE(compat)
+{
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 hwpt_id;
+	char *buf;
+};
+
+FIXTURE_VARIANT(compat)
+{
+	unsigned long type;
+	bool v1;	/* type1: unmap may cut mappings at page boundaries */
+};
+
+FIXTURE_VARIANT_ADD(compat, type1)
+{
+	.type = VFIO_TYPE1_IOMMU,
+	.v1 = true,
+};
+
+FIXTURE_VARIANT_ADD(compat, type1v2)
+{
+	.type = VFIO_TYPE1v2_IOMMU,
+};
+
+FIXTURE_SETUP(compat)
+{
+	if (mock_probe() == -ENOTTY)
+		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	self->buf = alloc_shared(BUF_LEN, HUGE_2M);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x3e, BUF_LEN);
+	self->fd = iommufd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_OK(ioas_alloc(self->fd, &self->ioas_id));
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, &self->stdev_id,
+			      &self->hwpt_id, NULL));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+}
+
+FIXTURE_TEARDOWN(compat)
+{
+	TEARDOWN_CLOSE_UNPINNED(self->fd, self->buf, BUF_LEN);
+	munmap(self->buf, BUF_LEN);
+}
+
+/* Pages [first, first + n) of the buffer: mapped at their IOVA, @pins pins */
+static int pages_state(struct _test_data_compat *self, unsigned int first,
+		       unsigned int n, bool mapped, unsigned int pins)
+{
+	__u64 off = (__u64)first * page_size;
+	int rc;
+
+	rc = mock_check_map(self->fd, self->hwpt_id, BASE_IOVA + off,
+			    self->buf + off, n * page_size);
+	if (mapped ? rc : !rc)
+		return mapped ? rc : -EEXIST;
+	return mock_check_pins(self->fd, self->buf + off, n * page_size,
+			       pins);
+}
+
+/* Type1 turns large pages off on the compatibility IOAS, type1v2 not */
+TEST_F(compat, huge_pages_option)
+{
+	__u64 huge;
+
+	ASSERT_OK(option_get(self->fd, IOMMU_OPTION_HUGE_PAGES, self->ioas_id,
+			     &huge));
+	EXPECT_EQ(variant->v1 ? 0 : 1, huge);
+}
+
+/* Map, unmap, unmap nothing, unmap all */
+TEST_F(compat, map_unmap)
+{
+	__u64 size;
+
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, true, 1));
+	/* The same IOVA again */
+	EXPECT_ERR(EEXIST, vfio_map_rw(self->fd, self->buf, BASE_IOVA,
+				       page_size));
+	size = BUF_LEN;
+	ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA, &size));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, false, 0));
+
+	/* Unmapping where nothing is mapped is no error, just nothing */
+	size = BUF_LEN;
+	ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA, &size));
+	EXPECT_EQ(0, size);
+	size = page_size;
+	ASSERT_OK(vfio_unmap(self->fd, 0, 0, &size));
+	EXPECT_EQ(0, size);
+
+	/* Read-only and write-only mappings are fine too */
+	ASSERT_OK(vfio_map(self->fd, VFIO_DMA_MAP_FLAG_READ, self->buf,
+			   BASE_IOVA, BUF_LEN / 2));
+	ASSERT_OK(vfio_map(self->fd, VFIO_DMA_MAP_FLAG_WRITE,
+			   self->buf + BUF_LEN / 2, BASE_IOVA + BUF_LEN / 2,
+			   BUF_LEN / 2));
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, true, 1));
+	size = page_size;
+	EXPECT_ERR(EINVAL, vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL,
+				      BASE_IOVA, &size));
+	size = 0;
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, false, 0));
+	size = 0;
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(0, size);
+}
+
+/* Single pages, mapped in order and unmapped in a shuffled one */
+TEST_F(compat, many_small)
+{
+	unsigned int i, page;
+	__u64 size;
+
+	for (i = 0; i != BUF_PAGES; i++)
+		ASSERT_OK(vfio_map_rw(self->fd, self->buf + i * page_size,
+				      BASE_IOVA + i * page_size, page_size));
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, true, 1));
+	for (i = 0; i != BUF_PAGES; i++) {
+		page = (i * 5 + 3) % BUF_PAGES;
+		size = page_size;
+		ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + page * page_size,
+				     &size));
+		EXPECT_EQ(page_size, size);
+		EXPECT_OK(pages_state(self, page, 1, false, 0));
+	}
+}
+
+/* Requests the IOAS refuses, as for IOMMU_IOAS_MAP */
+TEST_F(compat, map_errors)
+{
+	char *hole;
+
+	/* Below the mock aperture */
+	EXPECT_ERR(EINVAL, vfio_map_rw(self->fd, self->buf, 0, page_size));
+	/* Memory that is not there */
+	hole = mmap(NULL, page_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	EXPECT_ERR(EFAULT, vfio_map_rw(self->fd, hole, BASE_IOVA, page_size));
+	munmap(hole, page_size);
+	/* Half a page: type1 maps whole CPU pages only */
+	if (variant->v1)
+		EXPECT_ERR(EINVAL, vfio_map_rw(self->fd, self->buf, BASE_IOVA,
+					       page_size / 2));
+	/* Wrapping around */
+	EXPECT_NE(0, vfio_map_rw(self->fd, self->buf, -(__u64)page_size,
+				 2 * page_size));
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, false, 0));
+}
+
+/*
+ * Unmapping part of a mapping: type1 cuts it at the range's edges and
+ * unmaps the middle; the pieces left stay mapped and pinned exactly once.
+ * Type1v2 refuses with ENOENT and changes nothing.
+ */
+TEST_F(compat, unmap_part)
+{
+	__u64 size;
+
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+
+	/* Pages 4 to 7 */
+	size = 4 * page_size;
+	if (!variant->v1) {
+		EXPECT_ERR(ENOENT, vfio_unmap(self->fd, 0,
+					      BASE_IOVA + 4 * page_size,
+					      &size));
+		EXPECT_EQ(4 * page_size, size);
+		EXPECT_OK(pages_state(self, 0, BUF_PAGES, true, 1));
+		size = 0;
+		ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0,
+				     &size));
+		EXPECT_EQ(BUF_LEN, size);
+		return;
+	}
+	ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + 4 * page_size, &size));
+	EXPECT_EQ(4 * page_size, size);
+	EXPECT_OK(pages_state(self, 0, 4, true, 1));
+	EXPECT_OK(pages_state(self, 4, 4, false, 0));
+	EXPECT_OK(pages_state(self, 8, 8, true, 1));
+
+	/* Pages 2 to 9: across both pieces and the hole between them */
+	size = 8 * page_size;
+	ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + 2 * page_size, &size));
+	EXPECT_EQ(4 * page_size, size);
+	EXPECT_OK(pages_state(self, 0, 2, true, 1));
+	EXPECT_OK(pages_state(self, 2, 8, false, 0));
+	EXPECT_OK(pages_state(self, 10, 6, true, 1));
+
+	/* Not at a page boundary: refused, nothing changes */
+	size = page_size;
+	EXPECT_ERR(EINVAL, vfio_unmap(self->fd, 0,
+				      BASE_IOVA + 12 * page_size +
+				      page_size / 2, &size));
+	EXPECT_OK(pages_state(self, 10, 6, true, 1));
+
+	/* One page off each end of the last piece */
+	size = page_size;
+	ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + 10 * page_size, &size));
+	size = page_size;
+	ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + 15 * page_size, &size));
+	EXPECT_OK(pages_state(self, 11, 4, true, 1));
+	EXPECT_OK(pages_state(self, 15, 1, false, 0));
+
+	size = 0;
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(6 * page_size, size);
+	EXPECT_OK(pages_state(self, 0, BUF_PAGES, false, 0));
+}
+
+/*
+ * Hugetlb memory unmapped in 256 KiB pieces, in a shuffled order: type1
+ * manages every piece, type1v2 none.
+ */
+TEST_F(compat, unmap_part_hugetlb)
+{
+	const __u64 len = 4UL << 20, piece = 256UL << 10;
+	unsigned int i, n = len / piece, p;
+	__u64 size;
+	char *huge;
+
+	huge = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		    -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 4 MiB of hugetlb pages free");
+	ASSERT_OK(vfio_map_rw(self->fd, huge, BASE_IOVA, len));
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, BASE_IOVA, huge,
+				 len));
+
+	for (i = 0; i != n; i++) {
+		p = (i * 7 + 2) % n;
+		size = piece;
+		if (!variant->v1) {
+			EXPECT_ERR(ENOENT, vfio_unmap(self->fd, 0,
+						      BASE_IOVA + p * piece,
+						      &size));
+			continue;
+		}
+		ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + p * piece,
+				     &size));
+		EXPECT_EQ(piece, size);
+		EXPECT_NE(0, mock_check_map(self->fd, self->hwpt_id,
+					    BASE_IOVA + p * piece,
+					    huge + p * piece, piece));
+		/* Its neighbours, if still there, are intact */
+		if (i + 1 != n) {
+			p = ((i + 1) * 7 + 2) % n;
+			EXPECT_OK(mock_check_map(self->fd, self->hwpt_id,
+						 BASE_IOVA + p * piece,
+						 huge + p * piece, piece));
+		}
+	}
+	size = 0;
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(variant->v1 ? 0 : len, size);
+	EXPECT_OK(mock_check_pins(self->fd, huge, len, 0));
+	munmap(huge, len);
+}
+
+/* What GET_INFO must report: its whole size, and the usable ranges */
+struct info_expect {
+	__u32 total;
+	__u32 nr;
+	struct vfio_iova_range ranges[4];
+};
+
+/*
+ * Walk the capability chain of a complete answer. Returns 0 if it holds
+ * exactly one DMA_AVAIL (avail U32_MAX) and one IOVA_RANGE capability
+ * matching @want, all inside @want->total bytes; else the step that failed.
+ */
+static int check_caps(const char *info_buf, const struct info_expect *want)
+{
+	const struct vfio_iommu_type1_info *info = (const void *)info_buf;
+	const struct vfio_iommu_type1_info_cap_iova_range *range = NULL;
+	const struct vfio_iommu_type1_info_dma_avail *avail = NULL;
+	const struct vfio_info_cap_header *hdr;
+	__u32 off = info->cap_offset, n = 0;
+
+	while (off) {
+		if (off < INFO_HDR || off + sizeof(*hdr) > want->total ||
+		    ++n > 2)
+			return 1;
+		hdr = (const void *)(info_buf + off);
+		if (hdr->version != 1)
+			return 2;
+		if (hdr->id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL && !avail)
+			avail = (const void *)hdr;
+		else if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
+			 !range)
+			range = (const void *)hdr;
+		else
+			return 3;
+		if (hdr->next && hdr->next <= off)
+			return 4;
+		off = hdr->next;
+	}
+	if (!avail || !range)
+		return 5;
+	if ((const char *)avail + sizeof(*avail) > info_buf + want->total ||
+	    avail->avail != UINT32_MAX)
+		return 6;
+	if ((const char *)&range->iova_ranges[want->nr] >
+	    info_buf + want->total || range->nr_iovas != want->nr)
+		return 7;
+	if (memcmp(range->iova_ranges, want->ranges,
+		   want->nr * sizeof(want->ranges[0])))
+		return 8;
+	return 0;
+}
+
+/* Does all of [p, p + len) still hold FILL? */
+static bool bytes_untouched(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i != len; i++)
+		if ((unsigned char)p[i] != FILL)
+			return false;
+	return true;
+}
+
+/*
+ * Ask with every argsz from 16 up to past what is needed: the kernel
+ * never writes past argsz, always tells the size it needs, and gives the
+ * capability chain only when all of it fits.
+ */
+static void info_sweep(struct __test_metadata *_metadata,
+		       struct _test_data_compat *self,
+		       const struct info_expect *want)
+{
+	struct vfio_iommu_type1_info *info;
+	const size_t room = 512;
+	__u32 argsz;
+	char *buf;
+
+	buf = malloc(room);
+	ASSERT_NE(NULL, buf);
+	info = (void *)buf;
+	for (argsz = INFO_MINSZ; argsz != want->total + 32; argsz++) {
+		memset(buf, FILL, room);
+		info->argsz = argsz;
+		ASSERT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_GET_INFO, info));
+		ASSERT_TRUE(bytes_untouched(buf + argsz, room - argsz)) {
+			TH_LOG("argsz %u: written past it", argsz);
+		}
+		if (argsz >= want->total)
+			ASSERT_TRUE(bytes_untouched(buf + want->total,
+						    room - want->total));
+		EXPECT_EQ(want->total, info->argsz);
+		EXPECT_EQ(VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS,
+			  info->flags);
+		EXPECT_EQ(page_size, info->iova_pgsizes & -info->iova_pgsizes);
+		if (argsz < INFO_HDR)
+			continue;
+		if (argsz < want->total) {
+			EXPECT_EQ(0, info->cap_offset);
+			continue;
+		}
+		ASSERT_NE(0, info->cap_offset);
+		EXPECT_EQ(0, check_caps(buf, want));
+	}
+	free(buf);
+}
+
+/* The size GET_INFO needs, as it tells an old 16-byte caller */
+static __u32 info_total(int fd)
+{
+	struct vfio_iommu_type1_info info = {
+		.argsz = INFO_MINSZ,
+	};
+
+	return ifd_ioctl(fd, VFIO_IOMMU_GET_INFO, &info) ? 0 : info.argsz;
+}
+
+/* The whole answer, into @buf of @len bytes */
+static int info_get(int fd, char *buf, __u32 len)
+{
+	struct vfio_iommu_type1_info *info = (void *)buf;
+
+	memset(buf, 0, len);
+	info->argsz = len;
+	return ifd_ioctl(fd, VFIO_IOMMU_GET_INFO, info);
+}
+
+/*
+ * VFIO_IOMMU_GET_INFO: page sizes, and the usable IOVA ranges, which
+ * follow the IOAS's reserved regions, as IOMMU_IOAS_IOVA_RANGES reports
+ * them.
+ */
+TEST_F(compat, get_info)
+{
+	const __u32 cap_min = sizeof(struct vfio_iommu_type1_info_dma_avail) +
+			      sizeof(struct vfio_iommu_type1_info_cap_iova_range);
+	const __u64 resv = BASE_IOVA + 64 * page_size;
+	struct vfio_iommu_type1_info *info;
+	struct iommu_iova_range ranges[4];
+	struct info_expect want = {
+		.nr = 1,
+		.ranges = { { MOCK_APERTURE_START, MOCK_APERTURE_LAST } },
+	};
+	char buf[256];
+	__u32 num = 4, one;
+
+	info = (void *)buf;
+	for (one = 0; one != INFO_MINSZ; one++) {
+		info->argsz = one;
+		EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_GET_INFO,
+					     info));
+	}
+
+	want.total = info_total(self->fd);
+	EXPECT_LE(INFO_HDR + cap_min + sizeof(want.ranges[0]), want.total);
+	EXPECT_GE(INFO_HDR + cap_min + sizeof(want.ranges[0]) + 8,
+		  want.total);
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	/* The mock's 2 KiB IO pages show as CPU pages; type1 has only those */
+	EXPECT_EQ(page_size, info->iova_pgsizes);
+	info_sweep(_metadata, self, &want);
+
+	/* A reserved region in the middle splits the usable range */
+	ASSERT_OK(mock_add_reserved(self->fd, self->ioas_id, resv,
+				    4 * page_size));
+	one = want.total;
+	want.nr = 2;
+	want.ranges[0].end = resv - 1;
+	want.ranges[1].start = resv + 4 * page_size;
+	want.ranges[1].end = MOCK_APERTURE_LAST;
+	want.total = info_total(self->fd);
+	EXPECT_EQ(one + sizeof(want.ranges[0]), want.total);
+	info_sweep(_metadata, self, &want);
+
+	ASSERT_OK(ioas_ranges(self->fd, self->ioas_id, ranges, &num, NULL));
+	ASSERT_EQ(2, num);
+	EXPECT_EQ(ranges[0].start, want.ranges[0].start);
+	EXPECT_EQ(ranges[0].last, want.ranges[0].end);
+	EXPECT_EQ(ranges[1].start, want.ranges[1].start);
+	EXPECT_EQ(ranges[1].last, want.ranges[1].end);
+}
+
+/*
+ * With a domain that has 1 MiB IOPTEs, type1v2 offers that page size too;
+ * type1, with large pages off, still only CPU pages.
+ */
+TEST_F(compat, get_info_page_sizes)
+{
+	struct vfio_iommu_type1_info *info;
+	__u32 ioas_id;
+	char buf[256];
+	__u64 want;
+
+	info = (void *)buf;
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	ASSERT_OK(mock_domain_flags(self->fd, ioas_id,
+				    MOCK_FLAGS_DEVICE_HUGE_IOVA, NULL, NULL,
+				    NULL));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	want = page_size;
+	if (!variant->v1)
+		want |= 512 * mock_io_page;
+	EXPECT_EQ(want, info->iova_pgsizes);
+}
+
+TEST_HARNESS_MAIN
