@@ -719,14 +719,17 @@ out_unlock:
  * @iopt: the table
  * @iova: first IOVA
  * @length: bytes
+ * @empty_ok: a range with no area in it unmaps nothing instead of failing
+ *            (VFIO type1v2 semantics)
  * @unmapped: out: bytes unmapped
  *
  * Context: Process context.
- * Return: 0; -ENOENT if no area lies inside the range or one crosses its
- * edges; -EBUSY if accesses keep pins in it; -EOVERFLOW.
+ * Return: 0; -ENOENT if an area crosses an edge of the range, or no area
+ * lies inside it and !@empty_ok; -EBUSY if accesses keep pins in it;
+ * -EOVERFLOW.
  */
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
-	       unsigned long length, unsigned long *unmapped)
+	       unsigned long length, bool empty_ok, unsigned long *unmapped)
 {
 	unsigned long last;
 	int rc;
@@ -734,7 +737,7 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	rc = iopt_user_range_last(iova, length, &last);
 	if (rc)
 		return rc;
-	return iopt_unmap_range(iopt, iova, last, false, unmapped);
+	return iopt_unmap_range(iopt, iova, last, empty_ok, unmapped);
 }
 
 /*
@@ -829,31 +832,6 @@ int iopt_unmap_iova_split(struct io_pagetable *iopt, unsigned long iova,
 		rc = iopt_split_at(iopt, last + 1);
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
-	if (rc)
-		return rc;
-	return iopt_unmap_range(iopt, iova, last, true, unmapped);
-}
-
-/**
- * iopt_unmap_iova_whole() - unmap the areas inside a range, if any
- * @iopt: the table
- * @iova: first IOVA
- * @length: bytes
- * @unmapped: out: bytes unmapped; 0 when nothing was mapped there
- *
- * The VFIO type1v2 semantics: like iopt_unmap(), except that an empty
- * range is not an error.
- *
- * Context: Process context.
- * Return: as iopt_unmap(), without -ENOENT for an empty range.
- */
-int iopt_unmap_iova_whole(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, unsigned long *unmapped)
-{
-	unsigned long last;
-	int rc;
-
-	rc = iopt_user_range_last(iova, length, &last);
 	if (rc)
 		return rc;
 	return iopt_unmap_range(iopt, iova, last, true, unmapped);

@@ -279,12 +279,10 @@ int iopt_copy_iova(struct io_pagetable *src, unsigned long src_iova,
 		   struct io_pagetable *dst, unsigned long *dst_iova,
 		   unsigned long length, int iommu_prot, unsigned int flags);
 
-/* Unmapping: exact areas, split at the edges (type1v2), or whole areas */
+/* Unmapping whole areas, or splitting them at the edges (VFIO type1) */
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
-	       unsigned long length, unsigned long *unmapped);
+	       unsigned long length, bool empty_ok, unsigned long *unmapped);
 int iopt_unmap_iova_split(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, unsigned long *unmapped);
-int iopt_unmap_iova_whole(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, unsigned long *unmapped);
 int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped);
 

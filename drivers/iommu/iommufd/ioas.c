@@ -244,7 +244,7 @@ static int ioas_map_respond(struct iommufd_ucmd *ucmd, size_t cmd_len,
 
 	rc = iommufd_ucmd_respond(ucmd, cmd_len);
 	if (rc)
-		iopt_unmap(&ioas->iopt, iova, length, &unmapped);
+		iopt_unmap(&ioas->iopt, iova, length, false, &unmapped);
 	return rc;
 }
 
@@ -405,7 +405,7 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	else if (!ioas_u64_fits(cmd->iova) || !ioas_u64_fits(cmd->length))
 		rc = -EOVERFLOW;
 	else
-		rc = iopt_unmap(&ioas->iopt, cmd->iova, cmd->length,
+		rc = iopt_unmap(&ioas->iopt, cmd->iova, cmd->length, false,
 				&unmapped);
 	if (!rc) {
 		cmd->length = unmapped;

@@ -285,8 +285,8 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		rc = iopt_unmap_iova_split(&ioas->iopt, unmap.iova,
 					   unmap.size, &unmapped);
 	else
-		rc = iopt_unmap_iova_whole(&ioas->iopt, unmap.iova,
-					   unmap.size, &unmapped);
+		rc = iopt_unmap(&ioas->iopt, unmap.iova, unmap.size, true,
+				&unmapped);
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)
 		return rc;
