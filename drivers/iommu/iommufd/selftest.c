@@ -236,6 +236,32 @@ static void mock_ptes_erase(struct mock_domain *mock, unsigned long first,
 		xa_erase(&mock->ptes, first + n);
 }
 
+/*
+ * A real IOMMU allocates page table memory when a map reaches a table that
+ * does not exist yet, and only then can the map fail for lack of memory.
+ * Play that with tables of MOCK_PTES_PER_TABLE IOPTEs: a map may fail
+ * (fault injection) only if it touches a table that holds no IOPTE yet.
+ * Failing every call instead would put one injection point in each
+ * map_pages() of a fill, and fail-nth sweeps grow with the buffer size.
+ */
+#define MOCK_PTES_PER_TABLE 64UL
+
+static bool mock_needs_table(struct mock_domain *mock, unsigned long first,
+			     unsigned long last)
+{
+	unsigned long table;
+
+	for (table = first / MOCK_PTES_PER_TABLE;
+	     table <= last / MOCK_PTES_PER_TABLE; table++) {
+		unsigned long index = table * MOCK_PTES_PER_TABLE;
+
+		if (!xa_find(&mock->ptes, &index,
+			     index + MOCK_PTES_PER_TABLE - 1, XA_PRESENT))
+			return true;
+	}
+	return false;
+}
+
 static int mock_domain_map_pages(struct iommu_domain *domain,
 				 unsigned long iova, phys_addr_t paddr,
 				 size_t pgsize, size_t pgcount, int prot,
@@ -253,8 +279,8 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 			 iova < MOCK_APERTURE_START || last < iova ||
 			 last > MOCK_APERTURE_LAST))
 		return -EINVAL;
-	/* Page table memory; xarray's own retries hide it from failslab */
-	if (iommufd_should_fail())
+	if (mock_needs_table(mock, first, first + n - 1) &&
+	    iommufd_should_fail())
 		return -ENOMEM;
 
 	for (i = 0; i != n && !rc; i++) {
