@@ -894,8 +894,8 @@ out_unlock:
 	return rc;
 }
 
-static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
-			       unsigned long last, void *owner)
+static int __iopt_reserve_range(struct io_pagetable *iopt, unsigned long start,
+				unsigned long last, void *owner)
 {
 	struct iopt_reserved *resv;
 
@@ -917,7 +917,7 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	return 0;
 }
 
-static void __iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+static void __iopt_unreserve_owner(struct io_pagetable *iopt, void *owner)
 {
 	struct interval_tree_node *node, *next;
 
@@ -953,7 +953,7 @@ int iopt_reserve_range(struct io_pagetable *iopt, unsigned long start,
 	int rc;
 
 	down_write(&iopt->iova_rwsem);
-	rc = __iopt_reserve_iova(iopt, start, last, owner);
+	rc = __iopt_reserve_range(iopt, start, last, owner);
 	up_write(&iopt->iova_rwsem);
 	return rc;
 }
@@ -968,7 +968,7 @@ int iopt_reserve_range(struct io_pagetable *iopt, unsigned long start,
 void iopt_unreserve_owner(struct io_pagetable *iopt, void *owner)
 {
 	down_write(&iopt->iova_rwsem);
-	__iopt_remove_reserved_iova(iopt, owner);
+	__iopt_unreserve_owner(iopt, owner);
 	up_write(&iopt->iova_rwsem);
 }
 
@@ -1061,14 +1061,14 @@ static int iopt_reserve_outside_aperture(struct io_pagetable *iopt,
 	int rc;
 
 	if (start) {
-		rc = __iopt_reserve_iova(iopt, 0, start - 1, domain);
+		rc = __iopt_reserve_range(iopt, 0, start - 1, domain);
 		if (rc)
 			return rc;
 	}
 	if (end != ULONG_MAX) {
-		rc = __iopt_reserve_iova(iopt, end + 1, ULONG_MAX, domain);
+		rc = __iopt_reserve_range(iopt, end + 1, ULONG_MAX, domain);
 		if (rc) {
-			__iopt_remove_reserved_iova(iopt, domain);
+			__iopt_unreserve_owner(iopt, domain);
 			return rc;
 		}
 	}
@@ -1171,7 +1171,7 @@ int iopt_attach_domain(struct io_pagetable *iopt,
 	goto out_unlock;
 
 err_unreserve:
-	__iopt_remove_reserved_iova(iopt, domain);
+	__iopt_unreserve_owner(iopt, domain);
 err_release:
 	xa_release(&iopt->domains, idx);
 out_unlock:
@@ -1225,7 +1225,7 @@ void iopt_detach_domain(struct io_pagetable *iopt,
 			area->in_domains = false;
 		}
 	}
-	__iopt_remove_reserved_iova(iopt, domain);
+	__iopt_unreserve_owner(iopt, domain);
 	iopt_update_alignment(iopt);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -1550,10 +1550,10 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt,
 			continue;
 		if (resv->type == IOMMU_RESV_SW_MSI)
 			*sw_msi_start = resv->start;
-		rc = __iopt_reserve_iova(iopt, resv->start,
-					 resv->start + resv->length - 1, dev);
+		rc = __iopt_reserve_range(iopt, resv->start,
+					  resv->start + resv->length - 1, dev);
 		if (rc) {
-			__iopt_remove_reserved_iova(iopt, dev);
+			__iopt_unreserve_owner(iopt, dev);
 			break;
 		}
 	}
