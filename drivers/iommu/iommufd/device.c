@@ -181,10 +181,11 @@ static struct iommufd_device *iommufd_device_claim(struct iommufd_ctx *ictx,
  * Claims DMA ownership of the device's group for @ictx; other devices of the
  * group can only be bound to the same context. The device starts out
  * blocked. The caller owns the object and must end it with
- * iommufd_device_unbind(), which userspace cannot do for it. The caller
- * also keeps its own reference on @ictx until then: the device takes none,
- * so that a device bound on behalf of the context itself (the selftest's)
- * does not keep it alive forever.
+ * iommufd_device_unbind(), which userspace cannot do for it. Until then
+ * the device holds a reference on @ictx of its own: the binding driver
+ * need not keep one (VFIO's group path drops the container's on
+ * VFIO_GROUP_UNSET_CONTAINER or on the close of the group, whatever device
+ * fds are still open).
  *
  * Context: Process context.
  * Return: the device, or ERR_PTR: -ENODEV without an IOMMU group, -EINVAL
@@ -208,6 +209,14 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 
 	/* The binding driver's reference: only unbind ends the device */
 	iommufd_object_hold(&idev->obj);
+	/*
+	 * The selftest's mock devices are objects of the very context they
+	 * are bound to, and unbound by its release: a reference of theirs
+	 * would keep the file from ever being released.
+	 */
+	idev->holds_ictx = !iommufd_selftest_is_mock_dev(dev);
+	if (idev->holds_ictx)
+		iommufd_ctx_get(ictx);
 	*id = idev->obj.id;
 	iommufd_object_publish(ictx, &idev->obj);
 	return idev;
@@ -258,7 +267,13 @@ void iommufd_device_destroy(struct iommufd_object *obj)
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
-	iommufd_object_remove_owned(idev->ictx, &idev->obj);
+	struct iommufd_ctx *ictx = idev->ictx;
+	bool holds_ictx = idev->holds_ictx;
+
+	iommufd_object_remove_owned(ictx, &idev->obj);
+	/* Last: this may be what releases the context */
+	if (holds_ictx)
+		iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 

@@ -359,7 +359,9 @@ struct iommufd_group {
 /**
  * struct iommufd_device - a device bound to a context by its driver
  * @obj: object header; owned by the binding driver
- * @ictx: the context; the binding driver holds a reference on it
+ * @ictx: the context
+ * @holds_ictx: the device holds a reference on @ictx until it is unbound
+ *              (every device but the selftest's mock ones)
  * @igroup: its group, with a reference
  * @group_item: in igroup->devices while attached (igroup->lock)
  * @dev: the device
@@ -373,6 +375,7 @@ struct iommufd_device {
 	struct iommufd_group *igroup;
 	struct list_head group_item;
 	struct iommufd_ctx *ictx;
+	bool holds_ictx;
 	bool iopf_enabled;
 	bool enforce_cache_coherency;
 };
