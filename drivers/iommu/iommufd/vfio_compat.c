@@ -26,14 +26,16 @@ static struct iommufd_ioas *compat_get_ioas(struct iommufd_ctx *ictx)
 	return ioas;
 }
 
-/* Do all the domains of @ioas keep DMA cache coherent? None: no */
+/*
+ * Do all the domains of @ioas keep DMA cache coherent? With none yet, yes:
+ * type1 answers for the domains it has, and a device that could not be
+ * kept coherent is never bound (iommufd_device_check()).
+ */
 static bool ioas_all_coherent(struct iommufd_ioas *ioas)
 {
 	struct iommufd_hwpt_paging *paging;
 
 	guard(mutex)(&ioas->mutex);
-	if (list_empty(&ioas->hwpt_list))
-		return false;
 	list_for_each_entry(paging, &ioas->hwpt_list, hwpt_item)
 		if (!paging->enforce_cache_coherency)
 			return false;
