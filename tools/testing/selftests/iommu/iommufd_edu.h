@@ -377,29 +377,16 @@ static inline int edu_set_command(struct edu *e, __u16 bits)
 }
 
 /*
- * Open the cdev of @bdf (bound to vfio-pci) and bind it to @iommufd, map
- * BAR0, check that it is an edu and enable bus mastering. The device is
- * bound but not attached: its DMA is blocked.
+ * Finish opening the edu whose VFIO device fd is e->devfd, however it was
+ * obtained (a cdev bound to an iommufd, or a group's
+ * VFIO_GROUP_GET_DEVICE_FD): map BAR0, check that it is an edu and enable
+ * bus mastering. Closes e->devfd on failure.
  */
-static inline int edu_open(struct edu *e, const char *bdf, int iommufd)
+static inline int edu_init(struct edu *e)
 {
 	struct vfio_region_info bar, cfg;
 	void *map;
-	__u32 id;
 	int rc;
-
-	memset(e, 0, sizeof(*e));
-	e->devfd = -1;
-	str_copy(e->bdf, sizeof(e->bdf), bdf);
-	rc = edu_cdev_path(bdf, e->cdev, sizeof(e->cdev));
-	if (rc)
-		return rc;
-	e->devfd = open(e->cdev, O_RDWR | O_CLOEXEC);
-	if (e->devfd < 0)
-		return -errno;
-	rc = vfio_bind_iommufd(e->devfd, iommufd, &e->dev_id);
-	if (rc)
-		goto err_close;
 
 	rc = vfio_region_info(e->devfd, VFIO_PCI_BAR0_REGION_INDEX, &bar);
 	if (rc)
@@ -421,8 +408,7 @@ static inline int edu_open(struct edu *e, const char *bdf, int iommufd)
 	e->bar0_size = bar.size;
 	e->cfg_offset = cfg.offset;
 
-	id = edu_read32(e, EDU_REG_ID);
-	if ((id & 0xff) != 0xed) {
+	if ((edu_read32(e, EDU_REG_ID) & 0xff) != 0xed) {
 		rc = -ENODEV;
 		goto err_unmap;
 	}
@@ -438,6 +424,83 @@ err_close:
 	close(e->devfd);
 	e->devfd = -1;
 	return rc;
+}
+
+/*
+ * Open the cdev of @bdf (bound to vfio-pci) and bind it to @iommufd, then
+ * edu_init(). The device is bound but not attached: its DMA is blocked.
+ */
+static inline int edu_open(struct edu *e, const char *bdf, int iommufd)
+{
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->devfd = -1;
+	str_copy(e->bdf, sizeof(e->bdf), bdf);
+	rc = edu_cdev_path(bdf, e->cdev, sizeof(e->cdev));
+	if (rc)
+		return rc;
+	e->devfd = open(e->cdev, O_RDWR | O_CLOEXEC);
+	if (e->devfd < 0)
+		return -errno;
+	rc = vfio_bind_iommufd(e->devfd, iommufd, &e->dev_id);
+	if (rc) {
+		close(e->devfd);
+		e->devfd = -1;
+		return rc;
+	}
+	return edu_init(e);
+}
+
+/* The number of the IOMMU group of @bdf, or -errno */
+static inline int pci_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], target[PATH_MAX];
+	const char *slash;
+	ssize_t n;
+
+	pci_path(path, sizeof(path), bdf, "iommu_group");
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -errno;
+	target[n] = 0;
+	slash = strrchr(target, '/');
+	return atoi(slash ? slash + 1 : target);
+}
+
+/*
+ * Open the VFIO group node of @bdf: /dev/vfio/N, or /dev/vfio/noiommu-N
+ * for a device that VFIO's unsafe no-IOMMU mode took without an IOMMU.
+ */
+static inline int vfio_group_open(const char *bdf, bool noiommu)
+{
+	char path[PATH_MAX];
+	int group, fd;
+
+	group = pci_iommu_group(bdf);
+	if (group < 0)
+		return group;
+	snprintf(path, sizeof(path), "/dev/vfio/%s%d",
+		 noiommu ? "noiommu-" : "", group);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Get the device fd of @bdf from its group, which must be set to a
+ * container (VFIO_GROUP_SET_CONTAINER) already, then edu_init(). This is
+ * the path of DPDK, SPDK and every VFIO user older than iommufd.
+ */
+static inline int edu_open_group(struct edu *e, const char *bdf, int groupfd)
+{
+	memset(e, 0, sizeof(*e));
+	str_copy(e->bdf, sizeof(e->bdf), bdf);
+	e->devfd = ioctl(groupfd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (e->devfd < 0) {
+		e->devfd = -1;
+		return -errno;
+	}
+	return edu_init(e);
 }
 
 /* Unmap BAR0 and close the cdev, which detaches and unbinds the device */
