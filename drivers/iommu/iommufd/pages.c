@@ -10,10 +10,14 @@
  * io_pagetable.h), so both directions work on "holes": the parts of a range
  * no other user covers.
  *
- * Every pinned page holds exactly one FOLL_PIN reference, taken with
- * pin_user_pages*() (or memfd_pin_folios() plus folio_add_pin() for files),
- * and released with unpin_user_page_range_dirty_lock() over physically
- * contiguous runs. Its PFN is kept in @pfns, chunked so that an idle or
+ * User memory is pinned with pin_user_pages*(), one FOLL_PIN reference per
+ * page, released with unpin_user_page_range_dirty_lock() over physically
+ * contiguous runs. File memory is pinned with memfd_pin_folios(), which
+ * takes one reference per folio: an iopt_pages holds exactly one on each
+ * folio that has any of its pages pinned, dropped when the last such page
+ * is unpinned (a folio is only freed whole, so this holds on to no more
+ * memory than a pin per page would). Every pinned page's PFN is kept in
+ * @pfns, chunked so that an idle or
  * sparse object costs nothing: the domains are filled, the accesses served
  * and the unpinning done from there, never by walking IOMMU page tables.
  * Entries are only written when a page is pinned and only read while it is
@@ -387,6 +391,58 @@ static unsigned long pages_pfn_run(struct iopt_pages *pages,
 	return n;
 }
 
+/* Is any page of [start, last] pinned, that is used by someone? */
+static bool pages_range_used(struct iopt_pages *pages, unsigned long start,
+			     unsigned long last)
+{
+	lockdep_assert_held(&pages->mutex);
+
+	return start <= last &&
+	       (interval_tree_iter_first(&pages->domains_itree, start, last) ||
+		interval_tree_iter_first(&pages->access_itree, start, last));
+}
+
+/*
+ * IOPT_PAGES_FILE: does the folio of @page, at index @index, have pinned
+ * pages outside the hole [start, last] that is being pinned or unpinned?
+ * Then our one pin on the folio belongs to them.
+ */
+static bool pages_folio_used_elsewhere(struct iopt_pages *pages,
+				       struct page *page, unsigned long index,
+				       unsigned long start, unsigned long last)
+{
+	struct folio *folio = page_folio(page);
+	unsigned long before = folio_page_idx(folio, page);
+	unsigned long after = folio_nr_pages(folio) - 1 - before;
+	unsigned long first, end;
+
+	first = index - min(before, index);
+	end = index + min(after, pages->npages - 1 - index);
+	return pages_range_used(pages, first, start - 1) ||
+	       pages_range_used(pages, last + 1, end);
+}
+
+/* Drop our pin on each folio of a run of file pages that nobody else uses */
+static void pages_unpin_file_run(struct iopt_pages *pages, unsigned long index,
+				 unsigned long n, unsigned long start,
+				 unsigned long last)
+{
+	struct page *page = pfn_to_page(pages_pfn(pages, index));
+
+	while (n) {
+		struct folio *folio = page_folio(page);
+		unsigned long k = min(n, folio_nr_pages(folio) -
+					 folio_page_idx(folio, page));
+
+		if (!pages_folio_used_elsewhere(pages, page, index, start, last))
+			unpin_user_page_range_dirty_lock(page, 1,
+							 pages->writable);
+		page = nth_page(page, k);
+		index += k;
+		n -= k;
+	}
+}
+
 /* Unpin [start, last], which the caller owns and nobody else uses */
 static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 			      unsigned long last)
@@ -397,7 +453,11 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 		unsigned long n = pages_pfn_run(pages, index, last);
 		struct page *first = pfn_to_page(pages_pfn(pages, index));
 
-		unpin_user_page_range_dirty_lock(first, n, pages->writable);
+		if (pages->source == IOPT_PAGES_FILE)
+			pages_unpin_file_run(pages, index, n, start, last);
+		else
+			unpin_user_page_range_dirty_lock(first, n,
+							 pages->writable);
 		index += n;
 	}
 	pages_uncharge(pages, last - start + 1);
@@ -452,12 +512,15 @@ static long pages_gup(struct iopt_pages *pages, unsigned long index,
  * @folios: IOPT_PAGES_FILE only: folios filled by memfd_pin_folios()
  * @max: entries in each array
  * @failed_at: first index of the hole whose pinning failed
+ * @kept: IOPT_PAGES_FILE only: the last folio whose pin the hole being
+ *        pinned keeps, or NULL
  */
 struct pages_batch {
 	struct page **pages;
 	struct folio **folios;
 	unsigned long max;
 	unsigned long failed_at;
+	struct folio *kept;
 };
 
 static int pages_batch_init(struct pages_batch *batch,
@@ -488,27 +551,27 @@ static void pages_batch_destroy(struct pages_batch *batch)
 }
 
 /*
- * Pin up to @npages of the file starting at page @index into batch->pages,
- * one pin per page. Returns the number pinned or -errno.
+ * Pin up to @npages of the file starting at page @index, inside the hole
+ * [start, last], into batch->pages. memfd_pin_folios() pins each folio
+ * once; a folio we hold a pin on already (for pages outside the hole, or
+ * from an earlier batch of it) gives its new pin back at once. Returns the
+ * number of pages pinned or -errno.
  */
 static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
-			   unsigned long npages, struct pages_batch *batch)
+			   unsigned long npages, unsigned long start,
+			   unsigned long last, struct pages_batch *batch)
 {
-	loff_t start = pages->file_start + (loff_t)index * PAGE_SIZE;
+	loff_t pos = pages->file_start + (loff_t)index * PAGE_SIZE;
 	unsigned long done = 0;
 	long nfolios, i;
 	pgoff_t offset;
 
-	nfolios = memfd_pin_folios(pages->file, start,
-				   start + npages * PAGE_SIZE - 1,
+	nfolios = memfd_pin_folios(pages->file, pos,
+				   pos + npages * PAGE_SIZE - 1,
 				   batch->folios, npages, &offset);
 	if (nfolios <= 0)
 		return nfolios ? nfolios : -EFAULT;
 
-	/*
-	 * memfd_pin_folios() pins each folio once; give every page we hand
-	 * out a pin of its own so all pins are released the same way.
-	 */
 	for (i = 0; i < nfolios; i++) {
 		struct folio *folio = batch->folios[i];
 		unsigned long first = i ? 0 : offset >> PAGE_SHIFT;
@@ -516,15 +579,14 @@ static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
 					 npages - done);
 		unsigned long k;
 
-		if (!take) {
+		if (!take || folio == batch->kept ||
+		    pages_folio_used_elsewhere(pages, folio_page(folio, first),
+					       index + done, start, last))
 			unpin_folio(folio);
-			continue;
-		}
-		for (k = 0; k < take; k++) {
-			if (k)
-				folio_add_pin(folio);
+		else
+			batch->kept = folio;
+		for (k = 0; k < take; k++)
 			batch->pages[done++] = folio_page(folio, first + k);
-		}
 	}
 	return done;
 }
@@ -539,6 +601,8 @@ static int pages_pin_hole(struct iopt_pages *pages, unsigned long start,
 	rc = pages_prepare_pfns(pages, start, last);
 	if (rc)
 		return rc;
+
+	batch->kept = NULL;
 
 	while (index <= last) {
 		unsigned long want = min(last - index + 1, batch->max);
@@ -561,7 +625,8 @@ static int pages_pin_hole(struct iopt_pages *pages, unsigned long start,
 			goto err_unpin;
 		}
 		if (pages->source == IOPT_PAGES_FILE)
-			got = pages_pin_file(pages, index, want, batch);
+			got = pages_pin_file(pages, index, want, start, last,
+					     batch);
 		else
 			got = pages_gup(pages, index, want, batch->pages);
 		if (got <= 0) {

@@ -1321,6 +1321,54 @@ TEST_F(ioas, map_file_hugetlb)
 	close(mfd);
 }
 
+/*
+ * MAP_FILE holds one pin per folio, for as long as any page of the folio
+ * is used: a copy of a few pages of a 2 MiB folio keeps the folio pinned
+ * after the mapping it was copied from is gone, and nothing else; unmapping
+ * the copy releases it.
+ */
+TEST_F(ioas, map_file_hugetlb_folio_shared)
+{
+	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	__u64 len = 2 * HUGE_2M, iova, copy_iova;
+	unsigned int pins = domain_pins(self);
+	char *view;
+	int mfd;
+
+	mfd = memfd_sized(len, MFD_HUGETLB);
+	if (mfd < 0)
+		SKIP(return, "no hugetlb memfd: %s", strerror(-mfd));
+	view = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_POPULATE, mfd, 0);
+	if (view == MAP_FAILED) {
+		close(mfd);
+		SKIP(return, "no 2 MiB hugetlb pages available");
+	}
+	fill_pattern(view, len, 3);
+
+	iova = self->base;
+	ASSERT_OK(ioas_map_file(self->fd, self->ioas_id, mfd, 0, len, &iova,
+				rw | IOMMU_IOAS_MAP_FIXED_IOVA));
+	EXPECT_OK(pins_are(self, view, len, pins));
+	/* Pages 1 and 2 of the first folio, then the whole second one */
+	ASSERT_OK(ioas_copy(self->fd, self->ioas_id, self->ioas_id,
+			    iova + page_size, 2 * page_size, &copy_iova, rw));
+	EXPECT_OK(domains_map(self, copy_iova, view + page_size,
+			      2 * page_size));
+
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, iova, len, NULL));
+	EXPECT_OK(pins_are(self, view, HUGE_2M, pins));
+	EXPECT_OK(pins_are(self, view + HUGE_2M, HUGE_2M, 0));
+	EXPECT_OK(domains_map(self, copy_iova, view + page_size,
+			      2 * page_size));
+
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, copy_iova,
+			     2 * page_size, NULL));
+	EXPECT_OK(pins_are(self, view, len, 0));
+	munmap(view, len);
+	close(mfd);
+}
+
 TEST_F(ioas, map_file_errors)
 {
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
