@@ -162,9 +162,12 @@ struct iopt_payer {
  * @npinned: pages pinned now, and charged
  * @domains_itree: iopt_area::pages_node of every area in domains
  * @access_itree: struct iopt_pages_access of every access pin
- * @pfns: PFN of every pinned page, in chunks of IOPT_PFN_CHUNK pages:
- *        chunk number -> unsigned long[IOPT_PFN_CHUNK]. Entries of unpinned
- *        pages are stale and never read.
+ * @pfn_skew: where index 0 sits in its chunk of @pfns: the memory's page
+ *            number (VA or file offset) modulo IOPT_PFN_CHUNK; immutable
+ * @pfns: PFN of every pinned page, by chunks of IOPT_PFN_CHUNK pages: a
+ *        value entry (the chunk's pages are contiguous from that PFN) or an
+ *        unsigned long[IOPT_PFN_CHUNK]. Slots of unpinned pages are stale
+ *        and never read. See "The PFN store" in pages.c.
  */
 struct iopt_pages {
 	struct kref kref;
@@ -184,6 +187,7 @@ struct iopt_pages {
 
 	struct rb_root_cached domains_itree;
 	struct rb_root_cached access_itree;
+	unsigned int pfn_skew;
 	struct xarray pfns;
 };
 

@@ -16,12 +16,15 @@
  * takes one reference per folio: an iopt_pages holds exactly one on each
  * folio that has any of its pages pinned, dropped when the last such page
  * is unpinned (a folio is only freed whole, so this holds on to no more
- * memory than a pin per page would). Every pinned page's PFN is kept in
- * @pfns, chunked so that an idle or
- * sparse object costs nothing: the domains are filled, the accesses served
- * and the unpinning done from there, never by walking IOMMU page tables.
- * Entries are only written when a page is pinned and only read while it is
- * pinned, so unpinning never needs to allocate or fail.
+ * memory than a pin per page would).
+ *
+ * The PFNs of the pinned pages are kept in @pfns (see "The PFN store"
+ * below), in memory that grows with their fragmentation, not their size:
+ * the domains are filled, the accesses served and the unpinning done from
+ * there, never by walking IOMMU page tables. Entries are only written when a
+ * page is pinned and only read while it is pinned, and unpinning only ever
+ * frees, so it never needs to allocate or fail. Domains are filled a
+ * scatterlist at a time with iommu_map_sg(), one IOTLB sync per call.
  *
  * Every pinned page is charged to RLIMIT_MEMLOCK once, at pin time, in the
  * mode the mapping was made with (iommufd_account_mode), and uncharged
@@ -30,16 +33,15 @@
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
+#include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/user.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
 #include "io_pagetable.h"
-
-/* Most pages pinned by one GUP call: one page worth of page pointers */
-#define PAGES_BATCH_MAX (PAGE_SIZE / sizeof(struct page *))
 
 /**
  * struct iopt_pages_access - one range pinned by accesses
@@ -123,6 +125,7 @@ struct iopt_pages *iopt_alloc_user_pages(void __user *uptr,
 		return pages;
 	pages->source = IOPT_PAGES_USER;
 	pages->uptr = (void __user *)PAGE_ALIGN_DOWN((unsigned long)uptr);
+	pages->pfn_skew = ((unsigned long)uptr >> PAGE_SHIFT) % IOPT_PFN_CHUNK;
 	return pages;
 }
 
@@ -150,18 +153,8 @@ struct iopt_pages *iopt_alloc_file_pages(struct file *file,
 	pages->source = IOPT_PAGES_FILE;
 	pages->file = get_file(file);
 	pages->file_start = PAGE_ALIGN_DOWN(start);
+	pages->pfn_skew = (start >> PAGE_SHIFT) % IOPT_PFN_CHUNK;
 	return pages;
-}
-
-/* Free every PFN chunk: only called when nothing is pinned */
-static void pages_free_pfns(struct iopt_pages *pages)
-{
-	unsigned long *chunk;
-	unsigned long idx;
-
-	xa_for_each(&pages->pfns, idx, chunk)
-		kfree(chunk);
-	xa_destroy(&pages->pfns);
 }
 
 void iopt_pages_release(struct kref *kref)
@@ -172,8 +165,9 @@ void iopt_pages_release(struct kref *kref)
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&pages->domains_itree.rb_root));
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&pages->access_itree.rb_root));
 	WARN_ON_ONCE(pages->npinned);
+	/* Unpinning the last page forgot the last PFN */
+	WARN_ON_ONCE(!xa_empty(&pages->pfns));
 
-	pages_free_pfns(pages);
 	if (pages->file)
 		fput(pages->file);
 	iopt_payer_put(&pages->payer);
@@ -323,72 +317,166 @@ void iopt_pages_restore_payer(struct iopt_pages *pages, struct iopt_payer *old)
 	iopt_payer_put(&cur);
 }
 
-/* PFN storage */
-static unsigned long *pages_pfn_chunk(struct iopt_pages *pages,
-				      unsigned long index)
+/*
+ * The PFN store
+ * -------------
+ * @pfns is an xarray of chunks, each covering IOPT_PFN_CHUNK consecutive
+ * page indexes. Chunks are aligned to the memory, not to the index: chunk
+ * number (index + @pfn_skew) / IOPT_PFN_CHUNK, where @pfn_skew puts index 0
+ * where its virtual page (or file page) sits inside an aligned
+ * IOPT_PFN_CHUNK block. So a huge page of the memory, which is aligned
+ * there, fills whole chunks.
+ *
+ * A chunk whose pinned pages are physically contiguous is an xarray value
+ * entry holding the PFN its first slot would have: no memory at all. Any
+ * other chunk is an array of IOPT_PFN_CHUNK PFNs. A value chunk becomes an
+ * array when a page is pinned that does not fit it. Slots of unpinned pages
+ * are stale and never read. A chunk is erased (and its array freed) once
+ * none of its pages is pinned, so the store grows with the pinned memory's
+ * fragmentation, not with its size, and nothing is allocated for a page
+ * before it is pinned and charged. All of it is protected by pages->mutex.
+ */
+static unsigned long pfns_chunk(struct iopt_pages *pages, unsigned long index)
 {
-	return xa_load(&pages->pfns, index >> IOPT_PFN_CHUNK_SHIFT);
+	return (index + pages->pfn_skew) / IOPT_PFN_CHUNK;
+}
+
+static unsigned int pfns_slot(struct iopt_pages *pages, unsigned long index)
+{
+	return (index + pages->pfn_skew) % IOPT_PFN_CHUNK;
+}
+
+/* The PFN of the pinned page at @index, read from chunk entry @entry */
+static unsigned long pfns_entry_pfn(void *entry, unsigned int slot)
+{
+	if (xa_is_value(entry))
+		return xa_to_value(entry) + slot;
+	return ((unsigned long *)entry)[slot];
 }
 
 static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
 {
-	return pages_pfn_chunk(pages, index)[index % IOPT_PFN_CHUNK];
-}
+	lockdep_assert_held(&pages->mutex);
 
-/* Make sure every chunk covering [start, last] exists */
-static int pages_prepare_pfns(struct iopt_pages *pages, unsigned long start,
-			      unsigned long last)
-{
-	unsigned long ci;
-
-	for (ci = start >> IOPT_PFN_CHUNK_SHIFT;
-	     ci <= last >> IOPT_PFN_CHUNK_SHIFT; ci++) {
-		unsigned long *chunk;
-		int rc;
-
-		if (xa_load(&pages->pfns, ci))
-			continue;
-		chunk = kmalloc_array(IOPT_PFN_CHUNK, sizeof(*chunk),
-				      GFP_KERNEL_ACCOUNT);
-		if (!chunk)
-			return -ENOMEM;
-		rc = xa_insert(&pages->pfns, ci, chunk, GFP_KERNEL_ACCOUNT);
-		if (rc) {
-			kfree(chunk);
-			return rc;
-		}
-	}
-	return 0;
-}
-
-static void pages_store_pfn(struct iopt_pages *pages, unsigned long index,
-			    struct page *page)
-{
-	pages_pfn_chunk(pages, index)[index % IOPT_PFN_CHUNK] =
-		page_to_pfn(page);
+	return pfns_entry_pfn(xa_load(&pages->pfns, pfns_chunk(pages, index)),
+			      pfns_slot(pages, index));
 }
 
 /*
- * Length of the physically contiguous run of pinned pages starting at
- * @index, not going past @last.
+ * The physically contiguous run of pinned pages starting at @index and not
+ * going past @last: its length in pages, and its first PFN in *@pfn.
+ * Costs one lookup per chunk, plus one compare per page of array chunks.
  */
 static unsigned long pages_pfn_run(struct iopt_pages *pages,
-				   unsigned long index, unsigned long last)
+				   unsigned long index, unsigned long last,
+				   unsigned long *pfn)
 {
-	unsigned long *chunk = pages_pfn_chunk(pages, index);
-	unsigned long pfn = chunk[index % IOPT_PFN_CHUNK];
-	unsigned long n = 1;
+	unsigned long n = 0;
 
+	lockdep_assert_held(&pages->mutex);
+
+	*pfn = pages_pfn(pages, index);
 	while (index + n <= last) {
-		unsigned long next = index + n;
+		unsigned long i = index + n;
+		void *entry = xa_load(&pages->pfns, pfns_chunk(pages, i));
+		unsigned int slot = pfns_slot(pages, i);
+		unsigned long take = min(last - i + 1,
+					 (unsigned long)IOPT_PFN_CHUNK - slot);
+		unsigned long j;
 
-		if (next % IOPT_PFN_CHUNK == 0)
-			chunk = pages_pfn_chunk(pages, next);
-		if (chunk[next % IOPT_PFN_CHUNK] != pfn + n)
+		if (xa_is_value(entry)) {
+			if (xa_to_value(entry) + slot != *pfn + n)
+				break;
+			n += take;
+			continue;
+		}
+		for (j = 0; j != take; j++)
+			if (((unsigned long *)entry)[slot + j] != *pfn + n + j)
+				break;
+		n += j;
+		if (j != take)
 			break;
-		n++;
 	}
 	return n;
+}
+
+/* Are the @n pages at @pg physically contiguous? */
+static bool pages_contiguous(struct page **pg, unsigned long n)
+{
+	unsigned long first = page_to_pfn(pg[0]), i;
+
+	for (i = 1; i < n; i++)
+		if (page_to_pfn(pg[i]) != first + i)
+			return false;
+	return true;
+}
+
+/*
+ * Record the @n pages at @pg, just pinned, at @index.. inside one chunk:
+ * nothing to write if they fit the chunk's value entry, else the chunk
+ * becomes (or stays) an array.
+ */
+static int pages_store_chunk(struct iopt_pages *pages, unsigned long index,
+			     struct page **pg, unsigned long n)
+{
+	unsigned long chunk = pfns_chunk(pages, index);
+	unsigned int slot = pfns_slot(pages, index);
+	unsigned long first = page_to_pfn(pg[0]);
+	bool contiguous = pages_contiguous(pg, n);
+	void *entry = xa_load(&pages->pfns, chunk);
+	unsigned long *arr, i;
+	int rc;
+
+	if (!entry && contiguous && first >= slot)
+		return xa_err(xa_store(&pages->pfns, chunk,
+				       xa_mk_value(first - slot),
+				       GFP_KERNEL_ACCOUNT));
+	if (xa_is_value(entry) && contiguous &&
+	    xa_to_value(entry) + slot == first)
+		return 0;
+
+	if (!entry || xa_is_value(entry)) {
+		arr = kmalloc_array(IOPT_PFN_CHUNK, sizeof(*arr),
+				    GFP_KERNEL_ACCOUNT);
+		if (!arr)
+			return -ENOMEM;
+		/* The pages still pinned under a value entry keep their PFN */
+		if (entry)
+			for (i = 0; i != IOPT_PFN_CHUNK; i++)
+				arr[i] = xa_to_value(entry) + i;
+		rc = xa_err(xa_store(&pages->pfns, chunk, arr,
+				     GFP_KERNEL_ACCOUNT));
+		if (rc) {
+			kfree(arr);
+			return rc;
+		}
+	} else {
+		arr = entry;
+	}
+	for (i = 0; i != n; i++)
+		arr[slot + i] = page_to_pfn(pg[i]);
+	return 0;
+}
+
+/* Record the @n pages at @pg, just pinned, at @index.. */
+static int pages_store(struct iopt_pages *pages, unsigned long index,
+		       struct page **pg, unsigned long n)
+{
+	lockdep_assert_held(&pages->mutex);
+
+	while (n) {
+		unsigned long take = min(n, (unsigned long)IOPT_PFN_CHUNK -
+					       pfns_slot(pages, index));
+		int rc;
+
+		rc = pages_store_chunk(pages, index, pg, take);
+		if (rc)
+			return rc;
+		index += take;
+		pg += take;
+		n -= take;
+	}
+	return 0;
 }
 
 /* Is any page of [start, last] pinned, that is used by someone? */
@@ -401,6 +489,41 @@ static bool pages_range_used(struct iopt_pages *pages, unsigned long start,
 	       (interval_tree_iter_first(&pages->domains_itree, start, last) ||
 		interval_tree_iter_first(&pages->access_itree, start, last));
 }
+
+/*
+ * Erase the chunks overlapping [start, last] none of whose pages is used
+ * any more. Only chunks that exist are visited.
+ */
+static void pages_forget_pfns(struct iopt_pages *pages, unsigned long start,
+			      unsigned long last)
+{
+	unsigned long chunk;
+	void *entry;
+
+	lockdep_assert_held(&pages->mutex);
+
+	xa_for_each_range(&pages->pfns, chunk, entry, pfns_chunk(pages, start),
+			  pfns_chunk(pages, last)) {
+		/* The chunk's pages, in skewed then in real indexes */
+		unsigned long first = chunk * IOPT_PFN_CHUNK;
+		unsigned long end = first + IOPT_PFN_CHUNK - 1 - pages->pfn_skew;
+
+		first = max_t(unsigned long, first, pages->pfn_skew) -
+			pages->pfn_skew;
+		if (pages_range_used(pages, first,
+				     min(end, pages->npages - 1)))
+			continue;
+		xa_erase(&pages->pfns, chunk);
+		if (!xa_is_value(entry))
+			kfree(entry);
+	}
+}
+
+/*
+ * Unpinning. User pages carry one pin each, dropped over contiguous runs.
+ * A file folio carries one pin for all its pinned pages, dropped with the
+ * last of them.
+ */
 
 /*
  * IOPT_PAGES_FILE: does the folio of @page, at index @index, have pinned
@@ -424,10 +547,10 @@ static bool pages_folio_used_elsewhere(struct iopt_pages *pages,
 
 /* Drop our pin on each folio of a run of file pages that nobody else uses */
 static void pages_unpin_file_run(struct iopt_pages *pages, unsigned long index,
-				 unsigned long n, unsigned long start,
-				 unsigned long last)
+				 unsigned long pfn, unsigned long n,
+				 unsigned long start, unsigned long last)
 {
-	struct page *page = pfn_to_page(pages_pfn(pages, index));
+	struct page *page = pfn_to_page(pfn);
 
 	while (n) {
 		struct folio *folio = page_folio(page);
@@ -443,39 +566,92 @@ static void pages_unpin_file_run(struct iopt_pages *pages, unsigned long index,
 	}
 }
 
-/* Unpin [start, last], which the caller owns and nobody else uses */
+/* Unpin and uncharge [start, last], which nobody uses any more */
 static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 			      unsigned long last)
 {
 	unsigned long index = start;
 
 	while (index <= last) {
-		unsigned long n = pages_pfn_run(pages, index, last);
-		struct page *first = pfn_to_page(pages_pfn(pages, index));
+		unsigned long pfn, n;
 
+		n = pages_pfn_run(pages, index, last, &pfn);
 		if (pages->source == IOPT_PAGES_FILE)
-			pages_unpin_file_run(pages, index, n, start, last);
+			pages_unpin_file_run(pages, index, pfn, n, start, last);
 		else
-			unpin_user_page_range_dirty_lock(first, n,
+			unpin_user_page_range_dirty_lock(pfn_to_page(pfn), n,
 							 pages->writable);
 		index += n;
 	}
+	pages_forget_pfns(pages, start, last);
 	pages_uncharge(pages, last - start + 1);
 	pages->npinned -= last - start + 1;
-	if (!pages->npinned)
-		pages_free_pfns(pages);
 }
 
-/* How many page pointers one GUP call may fill */
-static unsigned long pages_batch_max(void)
+/*
+ * Pinning, in batches of page pointers. The batch is as large as
+ * PAGES_BATCH_BYTES of pointers allows (smaller under the selftest's
+ * memory limit), and falls back to one page of pointers if that much
+ * cannot be had.
+ */
+#define PAGES_BATCH_BYTES SZ_64K
+
+/**
+ * struct pages_batch - scratch space for pinning in batches
+ * @pages: page pointers filled by one pin call
+ * @folios: IOPT_PAGES_FILE only: folios filled by memfd_pin_folios(); the
+ *          pins given back at once are NULLed
+ * @nfolios: entries of @folios the last pin call filled
+ * @max: entries in each array
+ * @failed_at: first index of the hole whose pinning failed
+ * @kept: IOPT_PAGES_FILE only: the last folio whose pin the hole being
+ *        pinned keeps, or NULL
+ */
+struct pages_batch {
+	struct page **pages;
+	struct folio **folios;
+	unsigned long nfolios;
+	unsigned long max;
+	unsigned long failed_at;
+	struct folio *kept;
+};
+
+static int pages_batch_init(struct pages_batch *batch,
+			    struct iopt_pages *pages, unsigned long npages)
 {
-	unsigned long max = PAGES_BATCH_MAX;
+	size_t bytes = PAGES_BATCH_BYTES;
 
 #ifdef CONFIG_IOMMUFD_TEST
-	max = min_t(unsigned long, max,
-		    max(iommufd_test_memory_limit / sizeof(struct page *), 1));
+	bytes = clamp_t(size_t, READ_ONCE(iommufd_test_memory_limit),
+			sizeof(void *), bytes);
 #endif
-	return max;
+	memset(batch, 0, sizeof(*batch));
+	batch->max = min(npages, bytes / sizeof(void *));
+	batch->pages = kvmalloc_array(batch->max, sizeof(*batch->pages),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!batch->pages && batch->max > PAGE_SIZE / sizeof(void *)) {
+		batch->max = PAGE_SIZE / sizeof(void *);
+		batch->pages = kmalloc_array(batch->max, sizeof(*batch->pages),
+					     GFP_KERNEL_ACCOUNT);
+	}
+	if (!batch->pages)
+		return -ENOMEM;
+	if (pages->source != IOPT_PAGES_FILE)
+		return 0;
+
+	batch->folios = kvmalloc_array(batch->max, sizeof(*batch->folios),
+				       GFP_KERNEL_ACCOUNT);
+	if (!batch->folios) {
+		kvfree(batch->pages);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pages_batch_destroy(struct pages_batch *batch)
+{
+	kvfree(batch->folios);
+	kvfree(batch->pages);
 }
 
 /*
@@ -506,50 +682,6 @@ static long pages_gup(struct iopt_pages *pages, unsigned long index,
 	return rc;
 }
 
-/**
- * struct pages_batch - scratch space for pinning in batches
- * @pages: page pointers filled by one pin call
- * @folios: IOPT_PAGES_FILE only: folios filled by memfd_pin_folios()
- * @max: entries in each array
- * @failed_at: first index of the hole whose pinning failed
- * @kept: IOPT_PAGES_FILE only: the last folio whose pin the hole being
- *        pinned keeps, or NULL
- */
-struct pages_batch {
-	struct page **pages;
-	struct folio **folios;
-	unsigned long max;
-	unsigned long failed_at;
-	struct folio *kept;
-};
-
-static int pages_batch_init(struct pages_batch *batch,
-			    struct iopt_pages *pages, unsigned long npages)
-{
-	batch->max = min(npages, pages_batch_max());
-	batch->folios = NULL;
-	batch->pages = kmalloc_array(batch->max, sizeof(*batch->pages),
-				     GFP_KERNEL_ACCOUNT);
-	if (!batch->pages)
-		return -ENOMEM;
-	if (pages->source != IOPT_PAGES_FILE)
-		return 0;
-
-	batch->folios = kmalloc_array(batch->max, sizeof(*batch->folios),
-				      GFP_KERNEL_ACCOUNT);
-	if (!batch->folios) {
-		kfree(batch->pages);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void pages_batch_destroy(struct pages_batch *batch)
-{
-	kfree(batch->folios);
-	kfree(batch->pages);
-}
-
 /*
  * Pin up to @npages of the file starting at page @index, inside the hole
  * [start, last], into batch->pages. memfd_pin_folios() pins each folio
@@ -571,6 +703,7 @@ static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
 				   batch->folios, npages, &offset);
 	if (nfolios <= 0)
 		return nfolios ? nfolios : -EFAULT;
+	batch->nfolios = nfolios;
 
 	for (i = 0; i < nfolios; i++) {
 		struct folio *folio = batch->folios[i];
@@ -581,37 +714,54 @@ static long pages_pin_file(struct iopt_pages *pages, unsigned long index,
 
 		if (!take || folio == batch->kept ||
 		    pages_folio_used_elsewhere(pages, folio_page(folio, first),
-					       index + done, start, last))
+					       index + done, start, last)) {
 			unpin_folio(folio);
-		else
+			batch->folios[i] = NULL;
+		} else {
 			batch->kept = folio;
+		}
 		for (k = 0; k < take; k++)
 			batch->pages[done++] = folio_page(folio, first + k);
 	}
 	return done;
 }
 
-/* Pin and charge every page of the hole [start, last]; all or nothing */
+/* Undo the pin call that filled @batch with @got pages, which failed */
+static void pages_batch_unpin(struct iopt_pages *pages,
+			      struct pages_batch *batch, unsigned long got)
+{
+	unsigned long i;
+
+	if (pages->source != IOPT_PAGES_FILE) {
+		unpin_user_pages(batch->pages, got);
+		return;
+	}
+	for (i = 0; i != batch->nfolios; i++) {
+		if (!batch->folios[i])
+			continue;
+		if (batch->folios[i] == batch->kept)
+			batch->kept = NULL;
+		unpin_folio(batch->folios[i]);
+	}
+}
+
+/* Pin, charge and record every page of the hole [start, last] */
 static int pages_pin_hole(struct iopt_pages *pages, unsigned long start,
 			  unsigned long last, struct pages_batch *batch)
 {
 	unsigned long index = start;
 	int rc;
 
-	rc = pages_prepare_pfns(pages, start, last);
+	/* Charge it all first: a map over the limit pins nothing */
+	rc = pages_charge(pages, last - start + 1);
 	if (rc)
 		return rc;
 
 	batch->kept = NULL;
-
 	while (index <= last) {
 		unsigned long want = min(last - index + 1, batch->max);
-		unsigned long i;
 		long got;
 
-		rc = pages_charge(pages, want);
-		if (rc)
-			goto err_unpin;
 		/*
 		 * Let the selftest's fault injection reach the unwinding: in
 		 * the first batch (nothing to undo) and in the last (undo all
@@ -620,7 +770,6 @@ static int pages_pin_hole(struct iopt_pages *pages, unsigned long start,
 		 */
 		if ((index == start || index + want > last) &&
 		    iommufd_should_fail()) {
-			pages_uncharge(pages, want);
 			rc = -EFAULT;
 			goto err_unpin;
 		}
@@ -630,22 +779,25 @@ static int pages_pin_hole(struct iopt_pages *pages, unsigned long start,
 		else
 			got = pages_gup(pages, index, want, batch->pages);
 		if (got <= 0) {
-			pages_uncharge(pages, want);
 			rc = got ? got : -EFAULT;
 			goto err_unpin;
 		}
-		pages_uncharge(pages, want - got);
-
-		for (i = 0; i != got; i++)
-			pages_store_pfn(pages, index + i, batch->pages[i]);
+		rc = pages_store(pages, index, batch->pages, got);
+		if (rc) {
+			pages_batch_unpin(pages, batch, got);
+			goto err_unpin;
+		}
 		pages->npinned += got;
 		index += got;
 	}
 	return 0;
 
 err_unpin:
+	pages_uncharge(pages, last - index + 1);
 	if (index != start)
 		pages_unpin_range(pages, start, index - 1);
+	/* A failed batch may have recorded part of itself */
+	pages_forget_pfns(pages, index, last);
 	return rc;
 }
 
@@ -764,14 +916,84 @@ void iopt_area_unpin_for_domains(struct iopt_area *area)
 	mutex_unlock(&pages->mutex);
 }
 
+/*
+ * Mapping into a domain. The PFNs of a stretch of the area are copied into
+ * a scatterlist under the pages mutex, then mapped with one
+ * iommu_map_sg() call, outside it: the IOMMU core maps each physically
+ * contiguous run with the largest page sizes the domain, the IOVA and the
+ * address allow, and the driver syncs its IOTLB (an invalidation, under a
+ * caching-mode vIOMMU) once per call rather than once per run. The pages
+ * stay pinned meanwhile: the area is in domains_itree.
+ */
+#define MAP_SG_ENTRIES 128
+/* The longest scatterlist entry: sg lengths are unsigned int */
+#define MAP_SG_MAX_LEN SZ_1G
+
+/*
+ * Fill @sg with up to @max entries for the bytes [*off, end) of @pages,
+ * physically contiguous runs (single pages if @one_page_each). Advances
+ * *off past what was filled and returns the number of entries.
+ */
+static unsigned int pages_fill_sg(struct iopt_pages *pages,
+				  struct scatterlist *sg, unsigned int max,
+				  unsigned long *off, unsigned long end,
+				  bool one_page_each)
+{
+	unsigned long last_index = (end - 1) >> PAGE_SHIFT;
+	unsigned int n = 0;
+
+	mutex_lock(&pages->mutex);
+	sg_init_table(sg, max);
+	while (*off < end && n != max) {
+		unsigned long index = *off >> PAGE_SHIFT;
+		unsigned long pfn, npages, len;
+
+		npages = one_page_each ? 1 :
+					 pages_pfn_run(pages, index, last_index,
+						       &pfn);
+		if (one_page_each)
+			pfn = pages_pfn(pages, index);
+		len = min(end, (index + npages) << PAGE_SHIFT) - *off;
+		len = min_t(unsigned long, len, MAP_SG_MAX_LEN);
+		sg_set_page(&sg[n++], pfn_to_page(pfn), len, *off % PAGE_SIZE);
+		*off += len;
+	}
+	mutex_unlock(&pages->mutex);
+	return n;
+}
+
+/* Map the @nents entries of @sg at @iova, one call each if @one_each */
+static long pages_map_sg(struct iommu_domain *domain, unsigned long iova,
+			 struct scatterlist *sg, unsigned int nents, int prot,
+			 bool one_each)
+{
+	unsigned long done = 0;
+	unsigned int i;
+	int rc;
+
+	if (!one_each)
+		return iommu_map_sg(domain, iova, sg, nents, prot,
+				    GFP_KERNEL_ACCOUNT);
+
+	/* PAGE_SIZE IOPTEs only: no run may be merged into larger ones */
+	for (i = 0; i != nents; i++) {
+		rc = iommu_map(domain, iova + done, sg_phys(&sg[i]),
+			       sg[i].length, prot, GFP_KERNEL_ACCOUNT);
+		if (rc) {
+			if (done)
+				iommu_unmap(domain, iova, done);
+			return rc;
+		}
+		done += sg[i].length;
+	}
+	return done;
+}
+
 /**
  * iopt_area_map_domain() - map a pinned area into one domain
  * @area: an area pinned with iopt_area_pin_for_domains()
  * @domain: the domain
- * @disable_large_pages: map PAGE_SIZE pieces only
- *
- * Each physically contiguous run goes in with one iommu_map() call, which
- * picks the largest page sizes the domain, the IOVA and the address allow.
+ * @disable_large_pages: map PAGE_SIZE IOPTEs only
  *
  * Context: Process context; takes the pages mutex.
  * Return: 0, or -errno with nothing of @area left in @domain.
@@ -779,31 +1001,28 @@ void iopt_area_unpin_for_domains(struct iopt_area *area)
 int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 			 bool disable_large_pages)
 {
-	struct iopt_pages *pages = area->pages;
 	unsigned long off = area->pages_offset;
 	unsigned long end = off + iopt_area_bytes(area);
-	unsigned long last_index = (end - 1) >> PAGE_SHIFT;
 	unsigned long iova = area->node.start;
-	int rc = 0;
+	struct scatterlist *sg;
+	long rc = 0;
 
-	mutex_lock(&pages->mutex);
+	sg = kmalloc_array(MAP_SG_ENTRIES, sizeof(*sg), GFP_KERNEL_ACCOUNT);
+	if (!sg)
+		return -ENOMEM;
 	while (off < end) {
-		unsigned long index = off >> PAGE_SHIFT;
-		unsigned long n, run_end;
-		phys_addr_t phys;
+		unsigned int nents;
 
-		n = disable_large_pages ? 1 :
-					  pages_pfn_run(pages, index, last_index);
-		run_end = min(end, (index + n) << PAGE_SHIFT);
-		phys = PFN_PHYS(pages_pfn(pages, index)) + off % PAGE_SIZE;
-		rc = iommu_map(domain, iova, phys, run_end - off,
-			       area->iommu_prot, GFP_KERNEL_ACCOUNT);
-		if (rc)
+		nents = pages_fill_sg(area->pages, sg, MAP_SG_ENTRIES, &off,
+				      end, disable_large_pages);
+		rc = pages_map_sg(domain, iova, sg, nents, area->iommu_prot,
+				  disable_large_pages);
+		if (rc < 0)
 			break;
-		iova += run_end - off;
-		off = run_end;
+		iova += rc;
+		rc = 0;
 	}
-	mutex_unlock(&pages->mutex);
+	kfree(sg);
 
 	if (rc && iova != area->node.start)
 		iommu_unmap(domain, area->node.start, iova - area->node.start);
@@ -845,6 +1064,20 @@ static struct iopt_pages_access *pages_find_access(struct iopt_pages *pages,
 	return node ? container_of(node, struct iopt_pages_access, node) : NULL;
 }
 
+/* Hand out the struct page of every index of [start, last] */
+static void pages_fill_out(struct iopt_pages *pages, unsigned long start,
+			   unsigned long last, struct page **out_pages)
+{
+	while (start <= last) {
+		unsigned long pfn, n, i;
+
+		n = pages_pfn_run(pages, start, last, &pfn);
+		for (i = 0; i != n; i++)
+			*out_pages++ = pfn_to_page(pfn + i);
+		start += n;
+	}
+}
+
 /**
  * iopt_pages_access_pin() - pin pages for an access
  * @pages: the memory
@@ -862,7 +1095,6 @@ int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
 			  unsigned long last, struct page **out_pages)
 {
 	struct iopt_pages_access *acc;
-	unsigned long i;
 	int rc = 0;
 
 	mutex_lock(&pages->mutex);
@@ -889,8 +1121,7 @@ int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start,
 
 out_fill:
 	if (out_pages)
-		for (i = start; i <= last; i++)
-			*out_pages++ = pfn_to_page(pages_pfn(pages, i));
+		pages_fill_out(pages, start, last, out_pages);
 out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;
