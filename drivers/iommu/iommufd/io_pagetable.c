@@ -78,24 +78,40 @@ static struct iopt_area *iopt_area_from_node(struct interval_tree_node *node)
 	return node ? container_of(node, struct iopt_area, node) : NULL;
 }
 
+/* The first area from @node on that is not busy, or NULL */
+static struct iopt_area *iopt_live_from(struct interval_tree_node *node,
+					unsigned long start,
+					unsigned long last)
+{
+	while (node && iopt_area_from_node(node)->busy)
+		node = interval_tree_iter_next(node, start, last);
+	return iopt_area_from_node(node);
+}
+
+/*
+ * Iterate over the areas meeting [start, last] in IOVA order. Busy areas
+ * (being filled or torn down by an ioctl that left the lock) are skipped:
+ * to everyone but their owner they are not mapped. Only their IOVA is
+ * taken, which the checks for free IOVA see in the tree itself.
+ */
 static struct iopt_area *iopt_first_area(struct io_pagetable *iopt,
 					 unsigned long start,
 					 unsigned long last)
 {
-	struct interval_tree_node *node;
+	lockdep_assert_held(&iopt->iova_rwsem);
 
-	node = interval_tree_iter_first(&iopt->area_itree, start, last);
-	return iopt_area_from_node(node);
+	return iopt_live_from(interval_tree_iter_first(&iopt->area_itree,
+						       start, last),
+			      start, last);
 }
 
 static struct iopt_area *iopt_next_area(struct iopt_area *area,
 					unsigned long start,
 					unsigned long last)
 {
-	struct interval_tree_node *node;
-
-	node = interval_tree_iter_next(&area->node, start, last);
-	return iopt_area_from_node(node);
+	return iopt_live_from(interval_tree_iter_next(&area->node, start,
+						      last),
+			      start, last);
 }
 
 static bool iopt_range_used(struct rb_root_cached *root, unsigned long start,
@@ -239,7 +255,11 @@ static void iopt_area_unmap_domains(struct io_pagetable *iopt,
 	}
 }
 
-/* Pin a new area and map it into every domain; all or nothing */
+/*
+ * Pin a new, busy area and map it into every domain; all or nothing. Only
+ * the domains_rwsem is held, so that the domains stay the same: maps of
+ * other ranges and the IOVA readers go on meanwhile.
+ */
 static int iopt_area_populate_domains(struct io_pagetable *iopt,
 				      struct iopt_area *area)
 {
@@ -247,7 +267,6 @@ static int iopt_area_populate_domains(struct io_pagetable *iopt,
 	int rc;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
-	lockdep_assert_held_write(&iopt->iova_rwsem);
 
 	if (!iopt->next_domain_id)
 		return 0;
@@ -270,15 +289,6 @@ err_unmap:
 	return rc;
 }
 
-/* Take a fully unmapped area out of the tree and free it */
-static void iopt_area_free(struct io_pagetable *iopt, struct iopt_area *area)
-{
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-
-	interval_tree_remove(&area->node, &iopt->area_itree);
-	iopt_pages_put(area->pages);
-	kfree(area);
-}
 
 /**
  * struct iopt_map_piece - one piece of memory for iopt_map_pieces()
@@ -292,10 +302,7 @@ struct iopt_map_piece {
 	unsigned long length;
 };
 
-/*
- * Take the first @n areas iopt_map_pieces() inserted out of the domains and
- * the tree again. Their memory and pages references stay the caller's.
- */
+/* Take the first @n of iopt_map_pieces()'s busy areas out of the domains */
 static void iopt_unmap_new_areas(struct io_pagetable *iopt,
 				 struct iopt_area **areas, unsigned int n)
 {
@@ -307,13 +314,34 @@ static void iopt_unmap_new_areas(struct io_pagetable *iopt,
 						iopt->next_domain_id);
 			iopt_area_unpin_for_domains(area);
 		}
-		interval_tree_remove(&area->node, &iopt->area_itree);
 	}
+}
+
+/* Pin and map @n new busy areas; all or nothing */
+static int iopt_populate_areas(struct io_pagetable *iopt,
+			       struct iopt_area **areas, unsigned int n)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i != n; i++) {
+		rc = iopt_area_populate_domains(iopt, areas[i]);
+		if (rc) {
+			iopt_unmap_new_areas(iopt, areas, i);
+			return rc;
+		}
+	}
+	return 0;
 }
 
 /*
  * Map @npieces consecutive pieces of memory at consecutive IOVAs, as one
  * area each. On success the areas own the pieces' pages references.
+ *
+ * The IOVA is claimed with the areas inserted busy; the pinning and the
+ * mapping into the domains, which take time in proportion to the length,
+ * run without the iova_rwsem; the areas go live in one step at the end, or
+ * leave the tree if anything failed.
  */
 static int iopt_map_pieces(struct io_pagetable *iopt,
 			   struct iopt_map_piece *pieces, unsigned int npieces,
@@ -367,23 +395,28 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 		area->pages = pieces[i].pages;
 		area->pages_offset = pieces[i].pages_offset;
 		area->iommu_prot = iommu_prot;
+		area->busy = true;
 		area->node.start = cursor;
 		area->node.last = cursor + pieces[i].length - 1;
 		interval_tree_insert(&area->node, &iopt->area_itree);
-		rc = iopt_area_populate_domains(iopt, area);
-		if (rc) {
-			interval_tree_remove(&area->node, &iopt->area_itree);
-			iopt_unmap_new_areas(iopt, areas, i);
-			goto out_unlock;
-		}
 		cursor += pieces[i].length;
 	}
-	/* The areas own the pages now */
+	up_write(&iopt->iova_rwsem);
+
+	rc = iopt_populate_areas(iopt, areas, npieces);
+
+	down_write(&iopt->iova_rwsem);
 	for (i = 0; i != npieces; i++) {
+		if (rc) {
+			interval_tree_remove(&areas[i]->node,
+					     &iopt->area_itree);
+			continue;
+		}
+		areas[i]->busy = false;
+		/* The areas own the pages now */
 		pieces[i].pages = NULL;
 		areas[i] = NULL;
 	}
-
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
@@ -607,31 +640,53 @@ static struct iopt_area *iopt_first_pinned_area(struct io_pagetable *iopt,
 	return NULL;
 }
 
-/* Remove the areas of [start, last] from every domain, then free them */
+/*
+ * Remove the live areas of [start, last] from every domain, then free them.
+ * Called with the iova_rwsem held for write, which it drops while the
+ * domains are cleared and the pages unpinned: the areas are busy then, so
+ * nobody else sees them, and their IOVA is only free once they are gone.
+ * Returns the bytes unmapped.
+ */
 static unsigned long iopt_remove_areas(struct io_pagetable *iopt,
 				       unsigned long start, unsigned long last)
+	__must_hold(&iopt->iova_rwsem)
 {
 	struct iommu_iotlb_gather gather;
+	struct iopt_area *area, *next;
 	unsigned long unmapped = 0;
-	struct iopt_area *area;
+	LIST_HEAD(doomed);
 	unsigned int i;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (area = iopt_first_area(iopt, start, last); area;
+	     area = iopt_next_area(area, start, last))
+		list_add_tail(&area->doomed_item, &doomed);
+	list_for_each_entry(area, &doomed, doomed_item)
+		area->busy = true;
+	up_write(&iopt->iova_rwsem);
 
 	/* One IOTLB flush per domain for the whole range */
 	for (i = 0; i != iopt->next_domain_id; i++) {
 		struct iommu_domain *domain = iopt_domain(iopt, i);
 
 		iommu_iotlb_gather_init(&gather);
-		for (area = iopt_first_area(iopt, start, last); area;
-		     area = iopt_next_area(area, start, last))
+		list_for_each_entry(area, &doomed, doomed_item)
 			iopt_area_clear_domain(area, domain, &gather);
 		iommu_iotlb_sync(domain, &gather);
 	}
-
-	while ((area = iopt_first_area(iopt, start, last))) {
+	list_for_each_entry(area, &doomed, doomed_item) {
 		if (area->in_domains)
 			iopt_area_unpin_for_domains(area);
 		unmapped += iopt_area_bytes(area);
-		iopt_area_free(iopt, area);
+	}
+
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry_safe(area, next, &doomed, doomed_item) {
+		interval_tree_remove(&area->node, &iopt->area_itree);
+		iopt_pages_put(area->pages);
+		kfree(area);
 	}
 	return unmapped;
 }

@@ -53,8 +53,11 @@ struct iova_bitmap;
  * @access_list: struct iommufd_access * of every access attached to this
  *               IOAS, told about each unmap that hits its pins
  * @next_domain_id: number of entries in @domains
- * @iova_rwsem: protects the three interval trees, @iova_alignment and
- *              @disable_large_pages
+ * @iova_rwsem: protects the three interval trees and @iova_alignment, and
+ *              with @domains_rwsem @disable_large_pages (changed with both
+ *              held for write, read under either). Held only briefly by
+ *              map and unmap: the work in proportion to the length is done
+ *              on busy areas (see struct iopt_area) without it.
  * @area_itree: struct iopt_area by IOVA; areas never overlap
  * @allowed_itree: struct iopt_allowed; when not empty, new areas must lie
  *                 inside one of these ranges
@@ -107,7 +110,13 @@ struct iopt_reserved {
  *                immutable. Bytes map linearly from there.
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE; immutable
  * @in_domains: pinned through @pages_node and mapped into every domain of
- *              @iopt (iova_rwsem held for write to change)
+ *              @iopt. Changed by the owner of a busy area, or with the
+ *              domains_rwsem held for write; read under the domains_rwsem.
+ * @busy: a map is filling it, or an unmap tearing it down, without the
+ *        iova_rwsem: to everyone but that ioctl the area does not exist,
+ *        only its IOVA is taken (iova_rwsem held for write to change). A
+ *        busy area's owner holds the domains_rwsem for reading throughout.
+ * @doomed_item: in the list of areas an unmap tears down (its owner)
  * @num_accesses: pins that accesses hold inside this area
  *                (iopt_pages::mutex)
  * @unmapping: an unmap is notifying the accesses; no new access pins
@@ -121,6 +130,8 @@ struct iopt_area {
 	unsigned long pages_offset;
 	int iommu_prot;
 	bool in_domains;
+	bool busy;
+	struct list_head doomed_item;
 	unsigned int num_accesses;
 	bool unmapping;
 };
