@@ -13,11 +13,17 @@
  *  - the IO page is MOCK_IO_PAGE_SIZE, half a CPU page, so every mapping
  *    that is not CPU-page aligned at both ends is exercised;
  *  - the aperture is [MOCK_APERTURE_START, MOCK_APERTURE_LAST], never 0;
- *  - every IOPTE is recorded in an xarray indexed by IOVA / MOCK_IO_PAGE_SIZE,
- *    holding the physical address it points at plus flags: the first and
- *    last IOPTE of each map_pages() call, huge-IOPTE membership, and the
- *    dirty bit. IOMMU_TEST_OP_MD_CHECK_MAP compares them with the pages of a
- *    user buffer, and IOMMU_TEST_OP_DIRTY plays the device writing.
+ *  - every IOPTE is recorded, one per IO page, holding the physical address
+ *    it points at plus flags: the first and last IOPTE of each map_pages()
+ *    call, huge-IOPTE membership, and the dirty bit.
+ *    IOMMU_TEST_OP_MD_CHECK_MAP compares them with the pages of a user
+ *    buffer, and IOMMU_TEST_OP_DIRTY plays the device writing.
+ *
+ * The IOPTEs live in a two-level table like a real one: an xarray of leaf
+ * tables of MOCK_LEAF_PTES entries, allocated when a map first reaches
+ * them and freed with the domain. Entries are written with atomics and no
+ * lock, so maps and unmaps of different ranges run in parallel as they do
+ * with real drivers.
  *
  * What iommufd can never do - map an IOVA twice, map outside the aperture,
  * unmap a hole, cut a single map_pages() call in two, free a domain that
@@ -121,8 +127,8 @@ bool iommufd_should_fail(void)
 	 MOCK_FLAGS_DEVICE_PASID)
 
 /*
- * A recorded IOPTE: an xarray value holding the physical address in IO
- * pages, shifted above these flags.
+ * A recorded IOPTE: the physical address in IO pages, shifted above these
+ * flags. 0 is an empty entry.
  */
 enum {
 	/* The first and the last IOPTE of a map_pages() call */
@@ -131,25 +137,30 @@ enum {
 	/* Part of a MOCK_HUGE_PAGE_SIZE IOPTE */
 	MOCK_PTE_HUGE = BIT(2),
 	/* Written to by the device; kept on the first entry of a huge IOPTE */
-	MOCK_PTE_DIRTY = BIT(3),
-	MOCK_PTE_PFN_SHIFT = 4,
+	MOCK_PTE_DIRTY_BIT = 3,
+	MOCK_PTE_DIRTY = BIT(MOCK_PTE_DIRTY_BIT),
+	/* Every recorded IOPTE has it, so none is 0 */
+	MOCK_PTE_PRESENT = BIT(4),
+	MOCK_PTE_PFN_SHIFT = 5,
 };
 
-static void *mock_pte_make(phys_addr_t phys, unsigned long flags)
+/* IOPTEs per leaf table: one page of them */
+#define MOCK_LEAF_PTES (PAGE_SIZE / sizeof(unsigned long))
+
+static unsigned long mock_pte_make(phys_addr_t phys, unsigned long flags)
 {
-	return xa_mk_value((phys >> MOCK_IO_PAGE_SHIFT) << MOCK_PTE_PFN_SHIFT |
-			   flags);
+	return (phys >> MOCK_IO_PAGE_SHIFT) << MOCK_PTE_PFN_SHIFT |
+	       MOCK_PTE_PRESENT | flags;
 }
 
-static phys_addr_t mock_pte_phys(void *pte)
+static phys_addr_t mock_pte_phys(unsigned long pte)
 {
-	return (phys_addr_t)(xa_to_value(pte) >> MOCK_PTE_PFN_SHIFT)
-	       << MOCK_IO_PAGE_SHIFT;
+	return (phys_addr_t)(pte >> MOCK_PTE_PFN_SHIFT) << MOCK_IO_PAGE_SHIFT;
 }
 
-static bool mock_pte_test(void *pte, unsigned long flag)
+static bool mock_pte_test(unsigned long pte, unsigned long flag)
 {
-	return xa_to_value(pte) & flag;
+	return pte & flag;
 }
 
 /**
@@ -172,14 +183,15 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 /**
  * struct mock_domain - a paging domain of the mock IOMMU
  * @domain: the generic domain
- * @ptes: IOVA / MOCK_IO_PAGE_SIZE -> recorded IOPTE (see mock_pte_make())
+ * @leaves: (IOVA / MOCK_IO_PAGE_SIZE) / MOCK_LEAF_PTES -> leaf table of
+ *          recorded IOPTEs (see mock_pte_make())
  * @huge: also maps MOCK_HUGE_PAGE_SIZE IOPTEs; immutable
  * @nest_parent: may be the parent of nested domains; immutable
  * @dirty_tracking: device writes set dirty bits (set_dirty_tracking)
  */
 struct mock_domain {
 	struct iommu_domain domain;
-	struct xarray ptes;
+	struct xarray leaves;
 	bool huge;
 	bool nest_parent;
 	bool dirty_tracking;
@@ -229,11 +241,45 @@ static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
 	return 0;
 }
 
+/*
+ * The entry of IO page @index, or NULL if its leaf table does not exist;
+ * with @gfp, the leaf is allocated if need be (NULL if that fails).
+ */
+static unsigned long *mock_pte_slot(struct mock_domain *mock,
+				    unsigned long index, gfp_t gfp)
+{
+	unsigned long *leaf, *cur;
+
+	leaf = xa_load(&mock->leaves, index / MOCK_LEAF_PTES);
+	if (!leaf && gfp) {
+		leaf = kcalloc(MOCK_LEAF_PTES, sizeof(*leaf), gfp);
+		if (!leaf)
+			return NULL;
+		/* Another map may have reached the same leaf: take theirs */
+		cur = xa_cmpxchg(&mock->leaves, index / MOCK_LEAF_PTES, NULL,
+				 leaf, gfp);
+		if (cur) {
+			kfree(leaf);
+			leaf = xa_is_err(cur) ? NULL : cur;
+		}
+	}
+	return leaf ? &leaf[index % MOCK_LEAF_PTES] : NULL;
+}
+
+/* The IOPTE of IO page @index, 0 if none */
+static unsigned long mock_pte_get(struct mock_domain *mock,
+				  unsigned long index)
+{
+	unsigned long *slot = mock_pte_slot(mock, index, 0);
+
+	return slot ? READ_ONCE(*slot) : 0;
+}
+
 static void mock_ptes_erase(struct mock_domain *mock, unsigned long first,
 			    unsigned long n)
 {
 	while (n--)
-		xa_erase(&mock->ptes, first + n);
+		WRITE_ONCE(*mock_pte_slot(mock, first + n, 0), 0);
 }
 
 /*
@@ -245,18 +291,23 @@ static void mock_ptes_erase(struct mock_domain *mock, unsigned long first,
  * map_pages() of a fill, and fail-nth sweeps grow with the buffer size.
  */
 #define MOCK_PTES_PER_TABLE 64UL
+static_assert(MOCK_LEAF_PTES % MOCK_PTES_PER_TABLE == 0);
 
 static bool mock_needs_table(struct mock_domain *mock, unsigned long first,
 			     unsigned long last)
 {
-	unsigned long table;
+	unsigned long table, i;
 
 	for (table = first / MOCK_PTES_PER_TABLE;
 	     table <= last / MOCK_PTES_PER_TABLE; table++) {
 		unsigned long index = table * MOCK_PTES_PER_TABLE;
+		/* A table never straddles two leaves */
+		unsigned long *slot = mock_pte_slot(mock, index, 0);
 
-		if (!xa_find(&mock->ptes, &index,
-			     index + MOCK_PTES_PER_TABLE - 1, XA_PRESENT))
+		for (i = 0; slot && i != MOCK_PTES_PER_TABLE; i++)
+			if (READ_ONCE(slot[i]))
+				break;
+		if (!slot || i == MOCK_PTES_PER_TABLE)
 			return true;
 	}
 	return false;
@@ -272,6 +323,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE;
 	unsigned long huge = pgsize > MOCK_IO_PAGE_SIZE ? MOCK_PTE_HUGE : 0;
 	unsigned long i, last = iova + (n * MOCK_IO_PAGE_SIZE - 1);
+	unsigned long *slot = NULL;
 	int rc = 0;
 
 	/* The IOMMU core aligns to pgsize_bitmap; iommufd to the aperture */
@@ -290,10 +342,17 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 			flags |= MOCK_PTE_START;
 		if (i == n - 1)
 			flags |= MOCK_PTE_LAST;
-		rc = xa_insert(&mock->ptes, first + i,
-			       mock_pte_make(paddr + i * MOCK_IO_PAGE_SIZE,
-					     flags),
-			       gfp);
+		/* Look the leaf up again only when crossing into the next */
+		if (i == 0 || (first + i) % MOCK_LEAF_PTES == 0)
+			slot = mock_pte_slot(mock, first + i, gfp);
+		else
+			slot++;
+		if (!slot)
+			rc = -ENOMEM;
+		else if (cmpxchg(slot, 0,
+				 mock_pte_make(paddr + i * MOCK_IO_PAGE_SIZE,
+					       flags)))
+			rc = -EBUSY;
 	}
 	if (rc) {
 		/* -EBUSY: iommufd mapped over a live IOPTE */
@@ -312,7 +371,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
  * checked, as the IOMMU core picks the page sizes of map and unmap
  * independently there.
  */
-static bool mock_unmap_splits(struct mock_domain *mock, void *pte,
+static bool mock_unmap_splits(struct mock_domain *mock, unsigned long pte,
 			      unsigned long i, unsigned long n)
 {
 	if (mock->huge)
@@ -330,10 +389,16 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
 	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE;
 	bool hole = false, split = false;
-	unsigned long i;
+	unsigned long i, *slot = NULL;
 
 	for (i = 0; i != n; i++) {
-		void *pte = xa_erase(&mock->ptes, first + i);
+		unsigned long pte;
+
+		if (i == 0 || (first + i) % MOCK_LEAF_PTES == 0)
+			slot = mock_pte_slot(mock, first + i, 0);
+		else if (slot)
+			slot++;
+		pte = slot ? xchg(slot, 0) : 0;
 
 		if (!pte)
 			hole = true;
@@ -348,8 +413,8 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 					    dma_addr_t iova)
 {
-	void *pte = xa_load(&to_mock_domain(domain)->ptes,
-			    iova / MOCK_IO_PAGE_SIZE);
+	unsigned long pte = mock_pte_get(to_mock_domain(domain),
+					 iova / MOCK_IO_PAGE_SIZE);
 
 	if (!pte)
 		return 0;
@@ -365,9 +430,17 @@ static void mock_domain_free(struct iommu_domain *domain)
 {
 	struct mock_domain *mock = to_mock_domain(domain);
 
+	unsigned long *leaf, n, i;
+	bool mapped = false;
+
+	xa_for_each(&mock->leaves, n, leaf) {
+		for (i = 0; i != MOCK_LEAF_PTES; i++)
+			mapped |= leaf[i];
+		kfree(leaf);
+	}
 	/* iommufd takes every area out of a domain before freeing it */
-	WARN_ON_ONCE(!xa_empty(&mock->ptes));
-	xa_destroy(&mock->ptes);
+	WARN_ON_ONCE(mapped);
+	xa_destroy(&mock->leaves);
 	kfree(mock);
 }
 
@@ -392,7 +465,7 @@ static struct mock_domain *mock_domain_of(struct iommu_domain *domain)
  * Dirty tracking. The dirty bit of a huge IOPTE lives on its head entry:
  * mock_pte_unit() finds the index and size of the IOPTE holding an index.
  */
-static unsigned long mock_pte_unit(void *pte, unsigned long index,
+static unsigned long mock_pte_unit(unsigned long pte, unsigned long index,
 				   unsigned long *nr)
 {
 	if (!mock_pte_test(pte, MOCK_PTE_HUGE)) {
@@ -420,27 +493,20 @@ static unsigned long mock_read_dirty_one(struct mock_domain *mock,
 					 struct iommu_dirty_bitmap *dirty)
 {
 	unsigned long index = iova / MOCK_IO_PAGE_SIZE, head, nr, end;
+	unsigned long pte, *slot;
 	bool was_dirty = false;
-	void *pte;
 
-	xa_lock(&mock->ptes);
-	pte = xa_load(&mock->ptes, index);
-	if (!pte) {
-		xa_unlock(&mock->ptes);
+	pte = mock_pte_get(mock, index);
+	if (!pte)
 		return MOCK_IO_PAGE_SIZE - iova % MOCK_IO_PAGE_SIZE;
-	}
 	head = mock_pte_unit(pte, index, &nr);
-	pte = xa_load(&mock->ptes, head);
+	slot = mock_pte_slot(mock, head, 0);
 	end = (head + nr) * MOCK_IO_PAGE_SIZE - 1;
-	if (pte && mock_pte_test(pte, MOCK_PTE_DIRTY)) {
+	if (slot && mock_pte_test(READ_ONCE(*slot), MOCK_PTE_DIRTY)) {
 		was_dirty = true;
 		if (!(flags & IOMMU_DIRTY_NO_CLEAR) && end <= last)
-			__xa_store(&mock->ptes, head,
-				   xa_mk_value(xa_to_value(pte) &
-					       ~MOCK_PTE_DIRTY),
-				   GFP_ATOMIC);
+			clear_bit(MOCK_PTE_DIRTY_BIT, slot);
 	}
-	xa_unlock(&mock->ptes);
 
 	end = min(end, last);
 	if (was_dirty)
@@ -491,7 +557,7 @@ static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL_ACCOUNT);
 	if (!mock)
 		return ERR_PTR(-ENOMEM);
-	xa_init(&mock->ptes);
+	xa_init(&mock->leaves);
 	mock->huge = mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA;
 	mock->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
@@ -984,11 +1050,10 @@ static int iommufd_test_user_page(unsigned long uaddr, struct page **page)
 static bool mock_maps_phys(struct mock_domain *mock, unsigned long iova,
 			   phys_addr_t phys, unsigned long length)
 {
-	unsigned long off;
-	void *pte;
+	unsigned long off, pte;
 
 	for (off = 0; off < length; off += MOCK_IO_PAGE_SIZE) {
-		pte = xa_load(&mock->ptes, (iova + off) / MOCK_IO_PAGE_SIZE);
+		pte = mock_pte_get(mock, (iova + off) / MOCK_IO_PAGE_SIZE);
 		if (!pte || mock_pte_phys(pte) != phys + off)
 			return false;
 	}
@@ -1180,24 +1245,18 @@ static unsigned long mock_mark_dirty_one(struct mock_domain *mock,
 					 unsigned long iova, bool *marked)
 {
 	unsigned long index = iova / MOCK_IO_PAGE_SIZE, head, nr;
-	void *pte;
+	unsigned long pte, *slot;
 
 	*marked = false;
-	xa_lock(&mock->ptes);
-	pte = xa_load(&mock->ptes, index);
-	if (!pte) {
-		xa_unlock(&mock->ptes);
+	pte = mock_pte_get(mock, index);
+	if (!pte)
 		return MOCK_IO_PAGE_SIZE - iova % MOCK_IO_PAGE_SIZE;
-	}
 	head = mock_pte_unit(pte, index, &nr);
-	pte = xa_load(&mock->ptes, head);
-	if (pte) {
-		__xa_store(&mock->ptes, head,
-			   xa_mk_value(xa_to_value(pte) | MOCK_PTE_DIRTY),
-			   GFP_ATOMIC);
+	slot = mock_pte_slot(mock, head, 0);
+	if (slot && READ_ONCE(*slot)) {
+		set_bit(MOCK_PTE_DIRTY_BIT, slot);
 		*marked = true;
 	}
-	xa_unlock(&mock->ptes);
 	return (head + nr) * MOCK_IO_PAGE_SIZE - iova;
 }
 
