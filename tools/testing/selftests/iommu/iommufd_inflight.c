@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iommufd_inflight.c - what an IOAS does while a map is in flight.
+ *
+ * A map pins its memory and fills the domains without holding the IOAS's
+ * IOVA lock: until it returns, its range is taken but not mapped. To hold a
+ * map in that state for as long as a test needs, its memory is registered
+ * with userfaultfd: pinning the first page faults, and the fault waits for
+ * the test to resolve it (UFFDIO_COPY). Meanwhile the test checks that
+ * every other operation on the IOAS goes on, and sees the range as free
+ * for nothing and mapped for nobody.
+ *
+ * Needs the mock IOMMU (CONFIG_IOMMUFD_TEST, built in: its absence fails
+ * the tests) and CONFIG_USERFAULTFD.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
+
+#include "../kselftest_harness.h"
+#include "iommufd_test_util.h"
+
+#define SLOW_PAGES	64
+#define SLOW_LEN	(SLOW_PAGES * page_size)
+/* IOVAs inside the mock's aperture */
+#define IOVA_SLOW	(MOCK_APERTURE_START + 0x100000UL)
+#define IOVA_QUICK	(MOCK_APERTURE_START + 0x800000UL)
+/* How long a thread that must not be blocked may take */
+#define PROMPT_MS	10000
+
+/* A map run in a thread of its own */
+struct map_job {
+	int fd;
+	__u32 ioas_id;
+	void *buf;
+	__u64 len;
+	__u64 iova;
+	int rc;
+	atomic_bool done;
+};
+
+static void *map_job_run(void *arg)
+{
+	struct map_job *job = arg;
+
+	job->rc = ioas_map_at(job->fd, job->ioas_id, job->buf, job->len,
+			      job->iova);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/* A new paging HWPT on the IOAS, made in a thread of its own */
+struct hwpt_job {
+	int fd;
+	__u32 idev_id;
+	__u32 ioas_id;
+	__u32 hwpt_id;
+	int rc;
+	atomic_bool done;
+};
+
+static void *hwpt_job_run(void *arg)
+{
+	struct hwpt_job *job = arg;
+
+	job->rc = hwpt_alloc(job->fd, job->idev_id, job->ioas_id, 0,
+			     &job->hwpt_id);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/* Wait up to @ms for *@done; true if it came */
+static bool wait_done(atomic_bool *done, int ms)
+{
+	while (!atomic_load(done) && ms-- > 0)
+		usleep(1000);
+	return atomic_load(done);
+}
+
+FIXTURE(inflight)
+{
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 hwpt_id;
+	__u32 idev_id;
+	int uffd;
+	char *slow;	/* SLOW_LEN, userfaultfd-registered, then a hole */
+	char *quick;	/* SLOW_LEN of ordinary memory */
+	char *data;	/* what the faults are resolved with */
+	struct map_job job;
+	pthread_t thread;
+	bool started;
+};
+
+FIXTURE_SETUP(inflight)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = {
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	self->uffd = -1;
+	self->fd = iommufd_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_OK(ioas_alloc(self->fd, &self->ioas_id));
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, &self->stdev_id,
+			      &self->hwpt_id, &self->idev_id));
+
+	self->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, self->uffd)
+		TH_LOG("userfaultfd: %s (CONFIG_USERFAULTFD?)",
+		       strerror(errno));
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_API, &api));
+
+	/* The slow buffer, followed by a page nothing can pin */
+	self->slow = mmap(NULL, SLOW_LEN + page_size, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->slow);
+	ASSERT_OK(mprotect(self->slow, SLOW_LEN, PROT_READ | PROT_WRITE));
+	reg.range.start = (__u64)(uintptr_t)self->slow;
+	reg.range.len = SLOW_LEN;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_REGISTER, &reg));
+
+	self->quick = alloc_shared(SLOW_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, self->quick);
+	memset(self->quick, 0x5a, SLOW_LEN);
+	self->data = malloc(SLOW_LEN);
+	ASSERT_NE(NULL, self->data);
+	memset(self->data, 0xa5, SLOW_LEN);
+
+	self->job = (struct map_job){
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.buf = self->slow,
+		.len = SLOW_LEN,
+		.iova = IOVA_SLOW,
+	};
+}
+
+FIXTURE_TEARDOWN(inflight)
+{
+	if (self->started)
+		pthread_join(self->thread, NULL);
+	if (self->uffd >= 0)
+		close(self->uffd);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/*
+ * Start the map of the slow buffer (self->job, whose length the test may
+ * change) and wait until it is stuck pinning its first page.
+ */
+static int start_slow_map(struct _test_data_inflight *self)
+{
+	struct pollfd pfd = { .fd = self->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (pthread_create(&self->thread, NULL, map_job_run, &self->job))
+		return -EAGAIN;
+	self->started = true;
+	if (poll(&pfd, 1, PROMPT_MS) != 1)
+		return -ETIMEDOUT;
+	if (read(self->uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return -EIO;
+	if (msg.event != UFFD_EVENT_PAGEFAULT ||
+	    msg.arg.pagefault.address != (__u64)(uintptr_t)self->slow)
+		return -EINVAL;
+	/* It is blocked there for good, until resolve_slow_map() */
+	return atomic_load(&self->job.done) ? -EALREADY : 0;
+}
+
+/* Give the slow buffer its pages and wait for the map to finish */
+static int resolve_slow_map(struct _test_data_inflight *self)
+{
+	struct uffdio_copy copy = {
+		.dst = (__u64)(uintptr_t)self->slow,
+		.src = (__u64)(uintptr_t)self->data,
+		.len = SLOW_LEN,
+	};
+
+	if (ioctl(self->uffd, UFFDIO_COPY, &copy))
+		return -errno;
+	pthread_join(self->thread, NULL);
+	self->started = false;
+	return self->job.rc;
+}
+
+/*
+ * While the map is in flight its range is taken (a fixed map there fails,
+ * a kernel-chosen IOVA avoids it) but not mapped: unmap, copy, access
+ * reads and pins find nothing there, and unmapping everything leaves it
+ * alone. The IOVA ranges and the other mappings stay usable. Once the
+ * pages come, the map completes with all of it in the domain.
+ */
+TEST_F(inflight, range_taken_but_not_mapped)
+{
+	struct iommu_iova_range ranges[8];
+	__u64 iova, unmapped, copy_iova;
+	__u32 num = 8, item;
+	int access_fd;
+	char byte;
+
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->quick, SLOW_LEN,
+			      IOVA_QUICK));
+	ASSERT_OK(mock_access_create(self->fd, self->ioas_id,
+				     MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				     &access_fd));
+	ASSERT_OK(start_slow_map(self));
+
+	ASSERT_OK(ioas_ranges(self->fd, self->ioas_id, ranges, &num, NULL));
+	EXPECT_ERR(EEXIST, ioas_map_at(self->fd, self->ioas_id, self->quick,
+				       page_size, IOVA_SLOW + page_size));
+	ASSERT_OK(ioas_map_any(self->fd, self->ioas_id, self->quick, SLOW_LEN,
+			       &iova));
+	EXPECT_TRUE(iova + SLOW_LEN <= IOVA_SLOW ||
+		    iova >= IOVA_SLOW + SLOW_LEN);
+	EXPECT_OK(ioas_unmap(self->fd, self->ioas_id, iova, SLOW_LEN, NULL));
+
+	EXPECT_ERR(ENOENT, ioas_unmap(self->fd, self->ioas_id, IOVA_SLOW,
+				      SLOW_LEN, NULL));
+	EXPECT_ERR(ENOENT, ioas_copy(self->fd, self->ioas_id, self->ioas_id,
+				     IOVA_SLOW, page_size, &copy_iova,
+				     IOMMU_IOAS_MAP_READABLE));
+	EXPECT_ERR(ENOENT, mock_access_rw(self->fd, access_fd, IOVA_SLOW,
+					  &byte, 1, 0));
+	EXPECT_ERR(ENOENT, mock_access_pin(self->fd, access_fd, IOVA_SLOW,
+					   page_size, self->slow, 0, &item));
+	/* The live mapping is there to read, and unmapping all takes it */
+	EXPECT_OK(mock_access_rw(self->fd, access_fd, IOVA_QUICK, &byte, 1,
+				 0));
+	EXPECT_EQ(0x5a, byte);
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, &unmapped));
+	EXPECT_EQ(SLOW_LEN, unmapped);
+	EXPECT_FALSE(atomic_load(&self->job.done));
+
+	ASSERT_OK(resolve_slow_map(self));
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+	EXPECT_OK(mock_check_pins(self->fd, self->slow, SLOW_LEN, 1));
+	EXPECT_OK(mock_access_rw(self->fd, access_fd, IOVA_SLOW, &byte, 1,
+				 0));
+	EXPECT_EQ((char)0xa5, byte);
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, &unmapped));
+	EXPECT_EQ(SLOW_LEN, unmapped);
+	EXPECT_OK(mock_check_pins(self->fd, self->slow, SLOW_LEN, 0));
+	close(access_fd);
+}
+
+/* Another map of the same IOAS completes while the first is in flight */
+TEST_F(inflight, maps_in_parallel)
+{
+	struct map_job other = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.buf = self->quick,
+		.len = SLOW_LEN,
+		.iova = IOVA_QUICK,
+	};
+	pthread_t thread;
+	bool prompt;
+
+	ASSERT_OK(start_slow_map(self));
+	ASSERT_OK(pthread_create(&thread, NULL, map_job_run, &other));
+	prompt = wait_done(&other.done, PROMPT_MS);
+	EXPECT_TRUE(prompt);
+	EXPECT_FALSE(atomic_load(&self->job.done));
+
+	/* Resolving also frees a map stuck behind the first (a failure) */
+	ASSERT_OK(resolve_slow_map(self));
+	pthread_join(thread, NULL);
+	ASSERT_OK(other.rc);
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_QUICK,
+				 self->quick, SLOW_LEN));
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+}
+
+/*
+ * A new domain must get every mapping: making one on the IOAS waits for
+ * the map in flight, and then has it.
+ */
+TEST_F(inflight, new_domain_waits_for_the_fill)
+{
+	struct hwpt_job hwpt = {
+		.fd = self->fd,
+		.idev_id = self->idev_id,
+		.ioas_id = self->ioas_id,
+	};
+	pthread_t thread;
+
+	ASSERT_OK(start_slow_map(self));
+	ASSERT_OK(pthread_create(&thread, NULL, hwpt_job_run, &hwpt));
+	/* Not a measurement: a new domain that gets through is a bug */
+	EXPECT_FALSE(wait_done(&hwpt.done, 300));
+
+	ASSERT_OK(resolve_slow_map(self));
+	pthread_join(thread, NULL);
+	ASSERT_OK(hwpt.rc);
+	EXPECT_OK(mock_check_map(self->fd, hwpt.hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+}
+
+/*
+ * A map whose pinning fails after the wait (it runs into the page nothing
+ * can pin) leaves nothing behind: the range is free, nothing is pinned or
+ * mapped, and the domain can take the range again.
+ */
+TEST_F(inflight, failed_fill_leaves_nothing)
+{
+	self->job.len = SLOW_LEN + page_size;
+	ASSERT_OK(start_slow_map(self));
+	EXPECT_ERR(EFAULT, resolve_slow_map(self));
+
+	EXPECT_OK(mock_check_pins(self->fd, self->slow, SLOW_LEN, 0));
+	EXPECT_ERR(ENOENT, ioas_unmap(self->fd, self->ioas_id, IOVA_SLOW,
+				      SLOW_LEN, NULL));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->slow, SLOW_LEN,
+			      IOVA_SLOW));
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+	EXPECT_OK(ioas_unmap(self->fd, self->ioas_id, IOVA_SLOW, SLOW_LEN,
+			     NULL));
+}
+
+/*
+ * Dirty tracking goes on while a map is in flight: bits of the live
+ * mappings can be read, the range in flight is not mapped yet (-EINVAL),
+ * and it starts clean once mapped.
+ */
+TEST_F(inflight, dirty_read_during_fill)
+{
+	__u64 bitmap[SLOW_PAGES / 64 + 1] = {};
+	__u32 dirty_hwpt;
+	__u64 nr;
+
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &dirty_hwpt));
+	ASSERT_OK(mock_replace(self->fd, self->stdev_id, dirty_hwpt, NULL));
+	ASSERT_OK(hwpt_set_dirty(self->fd, dirty_hwpt, true));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->quick, SLOW_LEN,
+			      IOVA_QUICK));
+	ASSERT_OK(start_slow_map(self));
+
+	memset(bitmap, 0xff, sizeof(bitmap));
+	ASSERT_OK(mock_dirty_mark(self->fd, dirty_hwpt, IOVA_QUICK, SLOW_LEN,
+				  page_size, bitmap, &nr));
+	EXPECT_LT(0, nr);
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_OK(hwpt_get_dirty(self->fd, dirty_hwpt, IOVA_QUICK, SLOW_LEN,
+				 page_size, bitmap, 0));
+	EXPECT_EQ(~0ULL, bitmap[0]);
+	EXPECT_ERR(EINVAL, hwpt_get_dirty(self->fd, dirty_hwpt, IOVA_SLOW,
+					  SLOW_LEN, page_size, bitmap, 0));
+	EXPECT_FALSE(atomic_load(&self->job.done));
+
+	ASSERT_OK(resolve_slow_map(self));
+	/* The kernel only sets bits: the user clears the bitmap first */
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_OK(hwpt_get_dirty(self->fd, dirty_hwpt, IOVA_SLOW, SLOW_LEN,
+				 page_size, bitmap, 0));
+	EXPECT_EQ(0, bitmap[0]);
+}
+
+TEST_HARNESS_MAIN
