@@ -750,23 +750,23 @@ out_unlock:
 
 /*
  * Drop the @nrefs references the group's devices held on @hwpt, which they
- * left, and end it if it is an auto domain nobody uses any more. Whether it
- * is one is read while still holding them: a HWPT that userspace allocated
- * may be destroyed by it as soon as they are gone.
+ * left, and end it if it is an auto domain nobody uses any more. From the
+ * moment the references are gone, userspace may destroy the HWPT by its
+ * ID: whether it is an auto domain is read before, and for one the
+ * references go in the same step that finds it idle.
  */
 static void iommufd_group_put_hwpt(struct iommufd_group *igroup,
 				   struct iommufd_hw_pagetable *hwpt,
 				   unsigned int nrefs)
 {
-	bool auto_domain = hwpt_is_paging(hwpt) &&
-			   to_hwpt_paging(hwpt)->auto_domain;
-
 	lockdep_assert_not_held(&igroup->lock);
 
+	if (hwpt_is_paging(hwpt) && to_hwpt_paging(hwpt)->auto_domain) {
+		iommufd_object_unhold_reap(igroup->ictx, &hwpt->obj, nrefs);
+		return;
+	}
 	while (nrefs--)
 		iommufd_object_unhold(&hwpt->obj);
-	if (auto_domain)
-		iommufd_hwpt_auto_destroy(igroup->ictx, hwpt);
 }
 
 /* Replace onto an IOAS: reuse a compatible auto domain or make one */

@@ -260,13 +260,6 @@ err_abort:
 	return ERR_PTR(rc);
 }
 
-void iommufd_hwpt_auto_destroy(struct iommufd_ctx *ictx,
-			       struct iommufd_hw_pagetable *hwpt)
-{
-	if (hwpt_is_paging(hwpt) && to_hwpt_paging(hwpt)->auto_domain)
-		iommufd_object_destroy_if_idle(ictx, &hwpt->obj);
-}
-
 /* Build the HWPT an IOMMU_HWPT_ALLOC asks for, unpublished */
 static struct iommufd_hw_pagetable *
 iommufd_hwpt_alloc_for(struct iommufd_ucmd *ucmd, struct iommufd_object *pt,

@@ -170,8 +170,8 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
 void iommufd_object_remove_owned(struct iommufd_ctx *ictx,
 				 struct iommufd_object *obj);
-int iommufd_object_destroy_if_idle(struct iommufd_ctx *ictx,
-				   struct iommufd_object *obj);
+void iommufd_object_unhold_reap(struct iommufd_ctx *ictx,
+				struct iommufd_object *obj, unsigned int nrefs);
 
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
@@ -391,8 +391,6 @@ iommufd_get_device(struct iommufd_ucmd *ucmd, u32 id)
 	return container_of(obj, struct iommufd_device, obj);
 }
 
-void iommufd_hwpt_auto_destroy(struct iommufd_ctx *ictx,
-			       struct iommufd_hw_pagetable *hwpt);
 
 /* fault.c */
 struct iommufd_fault *iommufd_get_fault(struct iommufd_ucmd *ucmd, u32 id);

@@ -265,21 +265,33 @@ void iommufd_object_remove_owned(struct iommufd_ctx *ictx,
 }
 
 /**
- * iommufd_object_destroy_if_idle() - destroy a published object nobody uses
+ * iommufd_object_unhold_reap() - drop long-term references, and the object
+ *                                with them if nobody else uses it
  * @ictx: context the object belongs to
- * @obj: the object
+ * @obj: a published object
+ * @nrefs: how many long-term references (iommufd_object_hold()) to drop
  *
  * For objects the kernel made on the user's behalf and ends by itself, like
- * the HWPT of an IOAS attach. Does nothing if the object is depended on or
- * in use right now; userspace then destroys it, or the file release does.
+ * the HWPT of an IOAS attach, when their last kernel user leaves. The
+ * references go and the object is found idle or not in one step under the
+ * table's lock: a moment after they are gone, userspace may destroy the
+ * object by ID and the memory be reused. If it is still depended on or in
+ * use, it stays; userspace then destroys it, or the file release does.
  *
  * Context: Process context.
- * Return: 0 if destroyed, else -EBUSY or -ENOENT.
  */
-int iommufd_object_destroy_if_idle(struct iommufd_ctx *ictx,
-				   struct iommufd_object *obj)
+void iommufd_object_unhold_reap(struct iommufd_ctx *ictx,
+				struct iommufd_object *obj, unsigned int nrefs)
 {
-	return iommufd_object_destroy_id(ictx, obj->id, obj);
+	int rc;
+
+	xa_lock(&ictx->objects);
+	while (nrefs--)
+		iommufd_object_unhold(obj);
+	rc = iommufd_object_unpublish_idle(ictx, obj);
+	xa_unlock(&ictx->objects);
+	if (!rc)
+		iommufd_object_free(obj);
 }
 
 int iommufd_destroy(struct iommufd_ucmd *ucmd)
