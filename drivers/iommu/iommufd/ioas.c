@@ -6,6 +6,7 @@
  * check what userspace passed; io_pagetable.c does the work. Each handler
  * rejects what it does not understand before it changes anything.
  */
+#include <linux/fcntl.h>
 #include <linux/file.h>
 #include <linux/hugetlb.h>
 #include <linux/shmem_fs.h>
@@ -274,19 +275,37 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	iova = cmd->iova;
 	rc = iopt_map_user(ucmd->ictx, &ioas->iopt, &iova,
 			   u64_to_user_ptr(cmd->user_va), cmd->length,
-			   prot, iopt_flags);
+			   prot, iopt_flags, &map_id);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = ioas_map_respond(ucmd, sizeof(*cmd), ioas, iova,
-				      cmd->length);
+				      cmd->length, map_id);
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
+/* The memfd seals of a shmem or hugetlbfs file */
+static unsigned int ioas_file_seals(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+
+	if (shmem_file(file))
+		return READ_ONCE(SHMEM_I(inode)->seals);
+#ifdef CONFIG_HUGETLBFS
+	/* memfd_create(MFD_HUGETLB) and SHM_HUGETLB files live there too */
+	if (is_file_hugepages(file))
+		return READ_ONCE(HUGETLBFS_I(inode)->seals);
+#endif
+	return 0;
+}
+
 /*
  * Only memory that lives in a memfd (shmem) or hugetlbfs can be pinned, the
- * range must exist, and a device may only write where the caller may.
+ * range must exist, and a device may only write where the caller may: the
+ * file is open for writing and not sealed against writes (F_SEAL_WRITE, or
+ * F_SEAL_FUTURE_WRITE, which forbids new writable mappings: a writable
+ * pin is one).
  */
 static int ioas_check_file(struct file *file, u64 start, u64 length,
 			   bool writable)
@@ -296,6 +315,9 @@ static int ioas_check_file(struct file *file, u64 start, u64 length,
 	if (!shmem_file(file) && !is_file_hugepages(file))
 		return -EINVAL;
 	if (writable && !(file->f_mode & FMODE_WRITE))
+		return -EPERM;
+	if (writable &&
+	    (ioas_file_seals(file) & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)))
 		return -EPERM;
 	if (check_add_overflow(start, length, &end))
 		return -EOVERFLOW;

@@ -1928,6 +1928,124 @@ TEST_F(ioas, fork_mapper_alive)
  * A file opened for reading only cannot be mapped for devices to write:
  * that would let them write to a file the caller may not write to.
  */
+/*
+ * A memfd sealed against writes cannot be mapped for the device to write:
+ * neither F_SEAL_WRITE nor F_SEAL_FUTURE_WRITE (no new writable mappings,
+ * which a writable pin is), for shmem and hugetlb memfds alike. Mapping
+ * it for the device to read is fine.
+ */
+/*
+ * A memfd sealed against writes cannot be mapped for the device to write:
+ * neither F_SEAL_WRITE nor F_SEAL_FUTURE_WRITE (no new writable mappings,
+ * which a writable pin is), for shmem and hugetlb memfds alike. Mapping
+ * it for the device to read is fine.
+ */
+/* The "@key:" line of /proc/meminfo in KiB, or -1 */
+static long meminfo_kib(const char *key)
+{
+	size_t klen = strlen(key);
+	char line[256];
+	long val = -1;
+	FILE *f;
+
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			val = strtol(line + klen + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return val;
+}
+
+/*
+ * Pinning memory that is not there fails at its first page, and costs no
+ * kernel memory in proportion to the length, before or after: nothing is
+ * allocated for pages that are not pinned and charged. Here 16 IOASes map
+ * nearly 2 GiB (the mock's aperture) of PROT_NONE address space each, with
+ * no domain, then get a device attached: each attach fails with EFAULT.
+ * Storing PFNs for the whole length up front would take 64 MiB.
+ */
+TEST(failed_pin_allocates_nothing)
+{
+	const size_t len = (MOCK_APERTURE_LAST - MOCK_APERTURE_START + 1) -
+			   HUGE_2M;
+	__u32 ioas_id[16], stdev_id;
+	long before, after;
+	unsigned int i;
+	void *none;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	none = mmap(NULL, len, PROT_NONE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, none);
+	for (i = 0; i != ARRAY_SIZE(ioas_id); i++) {
+		ASSERT_OK(ioas_alloc(fd, &ioas_id[i]));
+		ASSERT_OK(ioas_map_at(fd, ioas_id[i], none, len,
+				      MOCK_APERTURE_START));
+	}
+
+	before = meminfo_kib("SUnreclaim");
+	ASSERT_LT(0, before);
+	for (i = 0; i != ARRAY_SIZE(ioas_id); i++)
+		EXPECT_ERR(EFAULT, mock_domain(fd, ioas_id[i], &stdev_id, NULL,
+					       NULL));
+	after = meminfo_kib("SUnreclaim");
+	EXPECT_GT(8 * 1024, after - before)
+		TH_LOG("SUnreclaim grew by %ld KiB", after - before);
+
+	ASSERT_OK(close(fd));
+	munmap(none, len);
+}
+
+TEST(map_file_write_sealed)
+{
+	static const unsigned int seals[] = {
+		F_SEAL_WRITE, F_SEAL_FUTURE_WRITE,
+	};
+	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	unsigned int flags[] = { 0, MFD_HUGETLB };
+	__u64 iova = 0;
+	unsigned int i, j;
+	__u32 ioas_id;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	for (i = 0; i != ARRAY_SIZE(flags); i++) {
+		size_t len = flags[i] ? HUGE_2M : 4 * page_size;
+
+		for (j = 0; j != ARRAY_SIZE(seals); j++) {
+			int mfd = memfd_sized(len, MFD_ALLOW_SEALING | flags[i]);
+
+			ASSERT_LE(0, mfd)
+				TH_LOG("memfd flags 0x%x: %s", flags[i],
+				       strerror(-mfd));
+			/* Unsealed, both work */
+			ASSERT_OK(ioas_map_file(fd, ioas_id, mfd, 0, len,
+						&iova, rw));
+			ASSERT_OK(ioas_unmap_all(fd, ioas_id, NULL));
+			ASSERT_OK(fcntl(mfd, F_ADD_SEALS, seals[j]));
+			EXPECT_ERR(EPERM, ioas_map_file(fd, ioas_id, mfd, 0,
+							len, &iova, rw));
+			EXPECT_ERR(EPERM, ioas_map_file(fd, ioas_id, mfd, 0,
+							len, &iova,
+							IOMMU_IOAS_MAP_WRITEABLE));
+			EXPECT_OK(ioas_map_file(fd, ioas_id, mfd, 0, len, &iova,
+						IOMMU_IOAS_MAP_READABLE));
+			ASSERT_OK(ioas_unmap_all(fd, ioas_id, NULL));
+			close(mfd);
+		}
+	}
+	ASSERT_OK(close(fd));
+}
+
 TEST(map_file_read_only_fd)
 {
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
