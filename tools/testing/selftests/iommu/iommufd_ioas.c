@@ -1934,12 +1934,6 @@ TEST_F(ioas, fork_mapper_alive)
  * which a writable pin is), for shmem and hugetlb memfds alike. Mapping
  * it for the device to read is fine.
  */
-/*
- * A memfd sealed against writes cannot be mapped for the device to write:
- * neither F_SEAL_WRITE nor F_SEAL_FUTURE_WRITE (no new writable mappings,
- * which a writable pin is), for shmem and hugetlb memfds alike. Mapping
- * it for the device to read is fine.
- */
 /* The "@key:" line of /proc/meminfo in KiB, or -1 */
 static long meminfo_kib(const char *key)
 {
