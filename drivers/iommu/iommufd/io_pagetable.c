@@ -334,9 +334,13 @@ static int iopt_populate_areas(struct io_pagetable *iopt,
 	return 0;
 }
 
+/* Tells the areas of one map from all others, for iopt_undo_map() */
+static atomic64_t iopt_last_map_id;
+
 /*
  * Map @npieces consecutive pieces of memory at consecutive IOVAs, as one
- * area each. On success the areas own the pieces' pages references.
+ * area each. On success the areas own the pieces' pages references, and
+ * *@map_id (if not NULL) names them.
  *
  * The IOVA is claimed with the areas inserted busy; the pinning and the
  * mapping into the domains, which take time in proportion to the length,
@@ -346,8 +350,9 @@ static int iopt_populate_areas(struct io_pagetable *iopt,
 static int iopt_map_pieces(struct io_pagetable *iopt,
 			   struct iopt_map_piece *pieces, unsigned int npieces,
 			   unsigned long *iova, unsigned long hint,
-			   int iommu_prot, unsigned int flags)
+			   int iommu_prot, unsigned int flags, u64 *map_id)
 {
+	u64 id = atomic64_inc_return(&iopt_last_map_id);
 	unsigned long length = 0, cursor;
 	struct iopt_area **areas;
 	unsigned int i;
@@ -396,6 +401,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 		area->pages_offset = pieces[i].pages_offset;
 		area->iommu_prot = iommu_prot;
 		area->busy = true;
+		area->map_id = id;
 		area->node.start = cursor;
 		area->node.last = cursor + pieces[i].length - 1;
 		interval_tree_insert(&area->node, &iopt->area_itree);
@@ -417,6 +423,8 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 		pieces[i].pages = NULL;
 		areas[i] = NULL;
 	}
+	if (!rc && map_id)
+		*map_id = id;
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
@@ -436,6 +444,7 @@ out_free:
  * @length: bytes
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @flags: IOPT_ALLOC_IOVA to let the kernel choose
+ * @map_id: out, may be NULL: names the mapping for iopt_undo_map()
  *
  * Context: Process context with a user mm.
  * Return: 0 or -errno, with nothing changed on failure.
@@ -443,7 +452,7 @@ out_free:
 int iopt_map_user(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		  unsigned long *iova, void __user *uptr,
 		  unsigned long length, int iommu_prot,
-		  unsigned int flags)
+		  unsigned int flags, u64 *map_id)
 {
 	struct iopt_map_piece piece = { .length = length };
 	int rc;
@@ -456,7 +465,7 @@ int iopt_map_user(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 	piece.pages_offset = piece.pages->first_offset;
 
 	rc = iopt_map_pieces(iopt, &piece, 1, iova, (unsigned long)uptr,
-			     iommu_prot, flags);
+			     iommu_prot, flags, map_id);
 	if (piece.pages)
 		iopt_pages_put(piece.pages);
 	return rc;
@@ -472,6 +481,7 @@ int iopt_map_user(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
  * @length: bytes
  * @iommu_prot: IOMMU_READ / IOMMU_WRITE / IOMMU_CACHE
  * @flags: IOPT_ALLOC_IOVA to let the kernel choose
+ * @map_id: out, may be NULL: names the mapping for iopt_undo_map()
  *
  * Context: Process context.
  * Return: 0 or -errno, with nothing changed on failure.
@@ -479,7 +489,7 @@ int iopt_map_user(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 int iopt_map_file(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		  unsigned long *iova, struct file *file,
 		  unsigned long start, unsigned long length,
-		  int iommu_prot, unsigned int flags)
+		  int iommu_prot, unsigned int flags, u64 *map_id)
 {
 	struct iopt_map_piece piece = { .length = length };
 	int rc;
@@ -491,7 +501,8 @@ int iopt_map_file(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		return PTR_ERR(piece.pages);
 	piece.pages_offset = piece.pages->first_offset;
 
-	rc = iopt_map_pieces(iopt, &piece, 1, iova, start, iommu_prot, flags);
+	rc = iopt_map_pieces(iopt, &piece, 1, iova, start, iommu_prot, flags,
+			     map_id);
 	if (piece.pages)
 		iopt_pages_put(piece.pages);
 	return rc;
@@ -567,6 +578,7 @@ out_unlock:
  * @length: bytes; [src_iova, src_iova + length) must be fully mapped
  * @iommu_prot: protection of the new mapping; write needs writable source
  * @flags: IOPT_ALLOC_IOVA to let the kernel choose
+ * @map_id: out, may be NULL: names the mapping for iopt_undo_map()
  *
  * The new areas share the source's pages: nothing is pinned twice.
  *
@@ -575,7 +587,8 @@ out_unlock:
  */
 int iopt_copy_iova(struct io_pagetable *src, unsigned long src_iova,
 		   struct io_pagetable *dst, unsigned long *dst_iova,
-		   unsigned long length, int iommu_prot, unsigned int flags)
+		   unsigned long length, int iommu_prot, unsigned int flags,
+		   u64 *map_id)
 {
 	struct iopt_map_piece *pieces;
 	unsigned long last, hint;
@@ -595,7 +608,7 @@ int iopt_copy_iova(struct io_pagetable *src, unsigned long src_iova,
 		       pieces[0].pages->file_start;
 	hint += pieces[0].pages_offset;
 	rc = iopt_map_pieces(dst, pieces, n, dst_iova, hint, iommu_prot,
-			     flags);
+			     flags, map_id);
 	for (i = 0; i != n; i++)
 		if (pieces[i].pages)
 			iopt_pages_put(pieces[i].pages);
@@ -706,12 +719,13 @@ static void iopt_clear_unmapping(struct io_pagetable *iopt,
 
 /*
  * Unmap every area inside [start, last]. An area crossing either end makes
- * the whole call fail; holes between areas are fine. Areas with access pins
- * are announced to the accesses, one at a time, and the unmap starts over
- * once they have let go; an access that keeps its pins makes it fail.
+ * the whole call fail; holes between areas are fine. With @map_id, every
+ * area must be of that map, or nothing is done. Areas with access pins are
+ * announced to the accesses, one at a time, and the unmap starts over once
+ * they have let go; an access that keeps its pins makes it fail.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
-			    unsigned long last, bool empty_ok,
+			    unsigned long last, bool empty_ok, u64 map_id,
 			    unsigned long *unmapped)
 {
 	unsigned long notified_start = 0, notified_last = 0;
@@ -730,7 +744,8 @@ again:
 		goto out_unlock;
 	}
 	for (; area; area = iopt_next_area(area, start, last)) {
-		if (area->node.start < start || area->node.last > last) {
+		if (area->node.start < start || area->node.last > last ||
+		    (map_id && area->map_id != map_id)) {
 			rc = -ENOENT;
 			goto out_clear;
 		}
@@ -792,7 +807,29 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	rc = iopt_user_range_last(iova, length, &last);
 	if (rc)
 		return rc;
-	return iopt_unmap_range(iopt, iova, last, empty_ok, unmapped);
+	return iopt_unmap_range(iopt, iova, last, empty_ok, 0, unmapped);
+}
+
+/**
+ * iopt_undo_map() - take back a mapping just made, if it is still there
+ * @iopt: the table
+ * @iova: its first IOVA
+ * @length: its length
+ * @map_id: what the map returned
+ *
+ * For an ioctl that mapped but could not tell userspace so. Another thread
+ * may have unmapped the range and mapped something else there meanwhile:
+ * then nothing of that is touched.
+ *
+ * Context: Process context.
+ */
+void iopt_undo_map(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long length, u64 map_id)
+{
+	unsigned long unmapped;
+
+	iopt_unmap_range(iopt, iova, iova + length - 1, true, map_id,
+			 &unmapped);
 }
 
 /*
@@ -889,7 +926,7 @@ int iopt_unmap_iova_split(struct io_pagetable *iopt, unsigned long iova,
 	up_read(&iopt->domains_rwsem);
 	if (rc)
 		return rc;
-	return iopt_unmap_range(iopt, iova, last, true, unmapped);
+	return iopt_unmap_range(iopt, iova, last, true, 0, unmapped);
 }
 
 /**
@@ -907,7 +944,7 @@ int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped)
 	unsigned long done = 0;
 	int rc;
 
-	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, true, &done);
+	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, true, 0, &done);
 	if (unmapped)
 		*unmapped = done;
 	return rc;

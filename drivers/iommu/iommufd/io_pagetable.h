@@ -117,6 +117,7 @@ struct iopt_reserved {
  *        only its IOVA is taken (iova_rwsem held for write to change). A
  *        busy area's owner holds the domains_rwsem for reading throughout.
  * @doomed_item: in the list of areas an unmap tears down (its owner)
+ * @map_id: the same for the areas of one map, unique to it; immutable
  * @num_accesses: pins that accesses hold inside this area
  *                (iopt_pages::mutex)
  * @unmapping: an unmap is notifying the accesses; no new access pins
@@ -132,6 +133,7 @@ struct iopt_area {
 	bool in_domains;
 	bool busy;
 	struct list_head doomed_item;
+	u64 map_id;
 	unsigned int num_accesses;
 	bool unmapping;
 };
@@ -286,13 +288,17 @@ enum {
 
 int iopt_map_user(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		  unsigned long *iova, void __user *uptr, unsigned long length,
-		  int iommu_prot, unsigned int flags);
+		  int iommu_prot, unsigned int flags, u64 *map_id);
 int iopt_map_file(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 		  unsigned long *iova, struct file *file, unsigned long start,
-		  unsigned long length, int iommu_prot, unsigned int flags);
+		  unsigned long length, int iommu_prot, unsigned int flags,
+		  u64 *map_id);
 int iopt_copy_iova(struct io_pagetable *src, unsigned long src_iova,
 		   struct io_pagetable *dst, unsigned long *dst_iova,
-		   unsigned long length, int iommu_prot, unsigned int flags);
+		   unsigned long length, int iommu_prot, unsigned int flags,
+		   u64 *map_id);
+void iopt_undo_map(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long length, u64 map_id);
 
 /* Unmapping whole areas, or splitting them at the edges (VFIO type1) */
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,

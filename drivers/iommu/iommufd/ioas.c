@@ -234,18 +234,18 @@ static bool ioas_u64_fits(u64 val)
 
 /*
  * Answer a map: if the answer cannot be written, take the mapping back so
- * the failed ioctl leaves nothing behind.
+ * the failed ioctl leaves nothing behind, unless another thread has
+ * changed that range already.
  */
 static int ioas_map_respond(struct iommufd_ucmd *ucmd, size_t cmd_len,
 			    struct iommufd_ioas *ioas, unsigned long iova,
-			    unsigned long length)
+			    unsigned long length, u64 map_id)
 {
-	unsigned long unmapped;
 	int rc;
 
 	rc = iommufd_ucmd_respond(ucmd, cmd_len);
 	if (rc)
-		iopt_unmap(&ioas->iopt, iova, length, false, &unmapped);
+		iopt_undo_map(&ioas->iopt, iova, length, map_id);
 	return rc;
 }
 
@@ -256,6 +256,7 @@ int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 	unsigned int iopt_flags;
 	unsigned long iova;
 	int prot, rc;
+	u64 map_id;
 
 	if (cmd->__reserved)
 		return -EOPNOTSUPP;
@@ -334,6 +335,7 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 	unsigned long iova;
 	struct file *file;
 	int prot, rc;
+	u64 map_id;
 
 	rc = ioas_map_flags(cmd->flags, &prot, &iopt_flags);
 	if (rc)
@@ -360,11 +362,11 @@ int iommufd_ioas_map_file(struct iommufd_ucmd *ucmd)
 
 	iova = cmd->iova;
 	rc = iopt_map_file(ucmd->ictx, &ioas->iopt, &iova, file,
-			   cmd->start, cmd->length, prot, iopt_flags);
+			   cmd->start, cmd->length, prot, iopt_flags, &map_id);
 	if (!rc) {
 		cmd->iova = iova;
 		rc = ioas_map_respond(ucmd, sizeof(*cmd), ioas, iova,
-				      cmd->length);
+				      cmd->length, map_id);
 	}
 	iommufd_put_object(ucmd->ictx, &ioas->obj);
 out_fput:
@@ -379,6 +381,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 	unsigned int iopt_flags;
 	unsigned long iova;
 	int prot, rc;
+	u64 map_id;
 
 	rc = ioas_map_flags(cmd->flags, &prot, &iopt_flags);
 	if (rc)
@@ -398,11 +401,11 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 
 	iova = cmd->dst_iova;
 	rc = iopt_copy_iova(&src->iopt, cmd->src_iova, &dst->iopt, &iova,
-			    cmd->length, prot, iopt_flags);
+			    cmd->length, prot, iopt_flags, &map_id);
 	if (!rc) {
 		cmd->dst_iova = iova;
 		rc = ioas_map_respond(ucmd, sizeof(*cmd), dst, iova,
-				      cmd->length);
+				      cmd->length, map_id);
 	}
 	iommufd_put_object(ucmd->ictx, &dst->obj);
 out_put_src:

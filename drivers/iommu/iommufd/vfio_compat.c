@@ -254,7 +254,7 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		return PTR_ERR(ioas);
 	iova = map.iova;
 	rc = iopt_map_user(ictx, &ioas->iopt, &iova,
-			   u64_to_user_ptr(map.vaddr), map.size, prot, 0);
+			   u64_to_user_ptr(map.vaddr), map.size, prot, 0, NULL);
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
 }

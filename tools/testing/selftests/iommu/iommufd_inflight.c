@@ -129,8 +129,8 @@ FIXTURE_SETUP(inflight)
 	self->quick = alloc_shared(SLOW_LEN, page_size);
 	ASSERT_NE(MAP_FAILED, self->quick);
 	memset(self->quick, 0x5a, SLOW_LEN);
-	self->data = malloc(SLOW_LEN);
-	ASSERT_NE(NULL, self->data);
+	self->data = alloc_shared(SLOW_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, self->data);
 	memset(self->data, 0xa5, SLOW_LEN);
 
 	self->job = (struct map_job){
@@ -367,6 +367,85 @@ TEST_F(inflight, dirty_read_during_fill)
 	ASSERT_OK(hwpt_get_dirty(self->fd, dirty_hwpt, IOVA_SLOW, SLOW_LEN,
 				 page_size, bitmap, 0));
 	EXPECT_EQ(0, bitmap[0]);
+}
+
+/* A raw IOMMU_IOAS_MAP with its struct at @cmd, run in a thread */
+struct raw_map_job {
+	int fd;
+	struct iommu_ioas_map *cmd;
+	int rc;
+};
+
+static void *raw_map_job_run(void *arg)
+{
+	struct raw_map_job *job = arg;
+
+	job->rc = ioctl(job->fd, IOMMU_IOAS_MAP, job->cmd) ? -errno : 0;
+	return NULL;
+}
+
+/*
+ * A map whose answer cannot be written to userspace is taken back, but
+ * only if the mapping is still its own: here, while the map waits to write
+ * its answer (its struct is write-protected with userfaultfd), another
+ * thread unmaps the new mapping and maps other memory at the same IOVA.
+ * The answer then fails (the struct became read-only), and the other
+ * thread's mapping must survive the undo.
+ */
+TEST_F(inflight, failed_answer_undoes_only_its_map)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	struct pollfd pfd = { .fd = self->uffd, .events = POLLIN };
+	struct raw_map_job job = { .fd = self->fd };
+	struct uffdio_range wake;
+	struct uffd_msg msg;
+	pthread_t thread;
+	char *page;
+
+	page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	job.cmd = (struct iommu_ioas_map *)page;
+	*job.cmd = (struct iommu_ioas_map){
+		.size = sizeof(*job.cmd),
+		.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			 IOMMU_IOAS_MAP_WRITEABLE,
+		.ioas_id = self->ioas_id,
+		.user_va = (__u64)(uintptr_t)self->quick,
+		.length = SLOW_LEN,
+		.iova = IOVA_QUICK,
+	};
+	reg.range.start = (__u64)(uintptr_t)page;
+	reg.range.len = page_size;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_REGISTER, &reg))
+		TH_LOG("userfaultfd write-protect: %s", strerror(errno));
+	wp.range = reg.range;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	ASSERT_OK(pthread_create(&thread, NULL, raw_map_job_run, &job));
+	ASSERT_EQ(1, poll(&pfd, 1, PROMPT_MS));
+	ASSERT_EQ(sizeof(msg), read(self->uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	ASSERT_NE(0, msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP);
+
+	/* The map is done, only its answer waits: replace it */
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, IOVA_QUICK, SLOW_LEN,
+			     NULL));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->data, SLOW_LEN,
+			      IOVA_QUICK));
+
+	/* Now the answer fails for good */
+	ASSERT_OK(mprotect(page, page_size, PROT_READ));
+	wake = reg.range;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_WAKE, &wake));
+	pthread_join(thread, NULL);
+	EXPECT_EQ(-EFAULT, job.rc);
+
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_QUICK,
+				 self->data, SLOW_LEN));
+	EXPECT_OK(mock_check_pins(self->fd, self->quick, SLOW_LEN, 0));
+	munmap(page, page_size);
 }
 
 TEST_HARNESS_MAIN
