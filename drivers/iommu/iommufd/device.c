@@ -541,23 +541,34 @@ out_unlock:
 }
 
 /*
- * Find or make the auto domain @idev uses to attach to @ioas, attached.
- * Returns the HWPT, with the device's reference taken.
+ * What to do with a device and a HWPT of an IOAS: attach, or replace.
+ * Returns 0, -EINVAL if the HWPT cannot serve the device (another may), or
+ * another error.
+ */
+typedef int (*iommufd_auto_op)(struct iommufd_device *idev,
+			       struct iommufd_hw_pagetable *hwpt, void *arg);
+
+/*
+ * Attach or replace @idev onto @ioas with @op: onto the first auto domain
+ * of the IOAS that suits the device, else onto a new one, filled before
+ * anything is attached to it and published once something is. Returns the
+ * HWPT used.
  */
 static struct iommufd_hw_pagetable *
-iommufd_device_attach_auto(struct iommufd_device *idev,
-			   struct iommufd_ioas *ioas)
+iommufd_device_auto_domain(struct iommufd_device *idev,
+			   struct iommufd_ioas *ioas, iommufd_auto_op op,
+			   void *arg)
 {
 	struct iommufd_hwpt_paging *paging;
 	int rc;
 
 	mutex_lock(&ioas->mutex);
 	list_for_each_entry(paging, &ioas->hwpt_list, hwpt_item) {
+		/* Being destroyed by userspace: not ours to use */
 		if (!refcount_inc_not_zero(&paging->common.obj.active))
 			continue;
-		rc = iommufd_device_do_attach(idev, &paging->common);
+		rc = op(idev, &paging->common, arg);
 		iommufd_put_object(idev->ictx, &paging->common.obj);
-		/* -EINVAL: not compatible, try the next one */
 		if (rc == -EINVAL)
 			continue;
 		mutex_unlock(&ioas->mutex);
@@ -570,7 +581,9 @@ iommufd_device_attach_auto(struct iommufd_device *idev,
 		rc = PTR_ERR(paging);
 		goto out_unlock;
 	}
-	rc = iommufd_device_do_attach(idev, &paging->common);
+	rc = iommufd_hwpt_paging_fill(paging);
+	if (!rc)
+		rc = op(idev, &paging->common, arg);
 	if (rc) {
 		iommufd_object_abort_and_destroy(idev->ictx,
 						 &paging->common.obj);
@@ -584,6 +597,12 @@ iommufd_device_attach_auto(struct iommufd_device *idev,
 out_unlock:
 	mutex_unlock(&ioas->mutex);
 	return ERR_PTR(rc);
+}
+
+static int iommufd_device_attach_op(struct iommufd_device *idev,
+				  struct iommufd_hw_pagetable *hwpt, void *arg)
+{
+	return iommufd_device_do_attach(idev, hwpt);
 }
 
 /* The object @pt_id names: an IOAS or a HWPT, held short-term */
@@ -631,7 +650,8 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 		return PTR_ERR(pt);
 
 	if (pt->type == IOMMUFD_OBJ_IOAS) {
-		hwpt = iommufd_device_attach_auto(idev, to_ioas(pt));
+		hwpt = iommufd_device_auto_domain(idev, to_ioas(pt),
+						  iommufd_device_attach_op, NULL);
 		if (IS_ERR(hwpt))
 			rc = PTR_ERR(hwpt);
 	} else {
@@ -769,54 +789,25 @@ static void iommufd_group_put_hwpt(struct iommufd_group *igroup,
 		iommufd_object_unhold(&hwpt->obj);
 }
 
-/* Replace onto an IOAS: reuse a compatible auto domain or make one */
-static struct iommufd_hw_pagetable *
-iommufd_device_replace_auto(struct iommufd_device *idev,
-			    struct iommufd_ioas *ioas,
-			    struct iommufd_hw_pagetable **old,
-			    unsigned int *nrefs)
+/* What a replace leaves to drop: the old HWPT and the group's refs on it */
+struct iommufd_replaced {
+	struct iommufd_hw_pagetable *old;
+	unsigned int nrefs;
+};
+
+/* iommufd_group_do_replace() as an iommufd_auto_op */
+static int iommufd_device_replace_op(struct iommufd_device *idev,
+				   struct iommufd_hw_pagetable *hwpt, void *arg)
 {
-	struct iommufd_hwpt_paging *paging;
-	struct iommufd_hw_pagetable *res;
-	int rc;
+	struct iommufd_replaced *replaced = arg;
+	struct iommufd_hw_pagetable *old;
 
-	mutex_lock(&ioas->mutex);
-	list_for_each_entry(paging, &ioas->hwpt_list, hwpt_item) {
-		if (!refcount_inc_not_zero(&paging->common.obj.active))
-			continue;
-		res = iommufd_group_do_replace(idev, &paging->common, nrefs);
-		iommufd_put_object(idev->ictx, &paging->common.obj);
-		if (IS_ERR(res) && PTR_ERR(res) == -EINVAL)
-			continue;
-		mutex_unlock(&ioas->mutex);
-		if (IS_ERR(res))
-			return res;
-		*old = res;
-		return &paging->common;
-	}
-
-	paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev, 0, true,
-					   NULL);
-	if (IS_ERR(paging)) {
-		rc = PTR_ERR(paging);
-		goto out_unlock;
-	}
-	res = iommufd_group_do_replace(idev, &paging->common, nrefs);
-	if (IS_ERR_OR_NULL(res)) {
-		iommufd_object_abort_and_destroy(idev->ictx,
-						 &paging->common.obj);
-		rc = res ? PTR_ERR(res) : -EINVAL;
-		goto out_unlock;
-	}
-	*old = res;
-	list_add_tail(&paging->hwpt_item, &ioas->hwpt_list);
-	iommufd_object_publish(idev->ictx, &paging->common.obj);
-	mutex_unlock(&ioas->mutex);
-	return &paging->common;
-
-out_unlock:
-	mutex_unlock(&ioas->mutex);
-	return ERR_PTR(rc);
+	old = iommufd_group_do_replace(idev, hwpt, &replaced->nrefs);
+	if (IS_ERR(old))
+		return PTR_ERR(old);
+	/* NULL: the group is on @hwpt already, nothing changes */
+	replaced->old = old;
+	return 0;
 }
 
 /**
@@ -832,9 +823,9 @@ out_unlock:
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
-	struct iommufd_hw_pagetable *hwpt, *old = NULL;
+	struct iommufd_replaced replaced = {};
+	struct iommufd_hw_pagetable *hwpt;
 	struct iommufd_object *pt;
-	unsigned int nrefs = 0;
 	int rc = 0;
 
 	pt = iommufd_get_pt(idev->ictx, *pt_id);
@@ -842,23 +833,21 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 		return PTR_ERR(pt);
 
 	if (pt->type == IOMMUFD_OBJ_IOAS) {
-		hwpt = iommufd_device_replace_auto(idev, to_ioas(pt), &old,
-						   &nrefs);
+		hwpt = iommufd_device_auto_domain(idev, to_ioas(pt),
+						  iommufd_device_replace_op,
+						  &replaced);
+		if (IS_ERR(hwpt))
+			rc = PTR_ERR(hwpt);
 	} else {
 		hwpt = to_hwpt(pt);
-		old = iommufd_group_do_replace(idev, hwpt, &nrefs);
-		if (IS_ERR(old)) {
-			hwpt = ERR_CAST(old);
-			old = NULL;
-		}
+		rc = iommufd_device_replace_op(idev, hwpt, &replaced);
 	}
-	if (IS_ERR(hwpt))
-		rc = PTR_ERR(hwpt);
-	else
+	if (!rc)
 		*pt_id = hwpt->obj.id;
 	iommufd_put_object(idev->ictx, pt);
-	if (old)
-		iommufd_group_put_hwpt(idev->igroup, old, nrefs);
+	if (replaced.old)
+		iommufd_group_put_hwpt(idev->igroup, replaced.old,
+				       replaced.nrefs);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
@@ -950,33 +939,31 @@ static int iommufd_hw_info_copy(struct iommu_hw_info *cmd, void *data,
 }
 
 /*
- * Fill @cmd for @idev: the IOMMU driver's own info, if it is of the type
- * asked for, copied to the user buffer, and the generic capabilities.
+ * Fill @cmd for @idev, but for the driver's own info, which *@data gets
+ * (kfree() it) with its length in *@len: the caller copies it to the user
+ * buffer once it has let go of the device.
  */
-static int iommufd_hw_info_fill(struct iommu_hw_info *cmd,
-				struct iommufd_device *idev)
+static int iommufd_hw_info_gather(struct iommu_hw_info *cmd,
+				  struct iommufd_device *idev, void **data,
+				  u32 *len)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(idev->dev);
 	u32 type = IOMMU_HW_INFO_TYPE_NONE;
-	void *data = NULL;
-	u32 len = 0;
-	int rc;
 
+	*data = NULL;
+	*len = 0;
 	if (ops->hw_info) {
-		data = ops->hw_info(idev->dev, &len, &type);
-		if (IS_ERR(data))
-			return PTR_ERR(data);
+		*data = ops->hw_info(idev->dev, len, &type);
+		if (IS_ERR(*data))
+			return PTR_ERR(*data);
 	}
 	/* A specific type was asked for: only the driver's own qualifies */
 	if (cmd->in_data_type != IOMMU_HW_INFO_TYPE_DEFAULT &&
-	    cmd->in_data_type != type)
-		rc = -EOPNOTSUPP;
-	else
-		rc = iommufd_hw_info_copy(cmd, data, len);
-	kfree(data);
-	if (rc)
-		return rc;
-
+	    cmd->in_data_type != type) {
+		kfree(*data);
+		*data = NULL;
+		return -EOPNOTSUPP;
+	}
 	cmd->out_data_type = type;
 	cmd->out_capabilities = iommufd_hw_capabilities(idev);
 	iommufd_hw_info_pasid(idev, cmd);
@@ -987,6 +974,8 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hw_info *cmd = ucmd->cmd;
 	struct iommufd_device *idev;
+	void *data;
+	u32 len;
 	int rc;
 
 	if (cmd->flags & ~IOMMU_HW_INFO_FLAG_INPUT_TYPE)
@@ -999,9 +988,14 @@ int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
 	idev = iommufd_get_device(ucmd, cmd->dev_id);
 	if (IS_ERR(idev))
 		return PTR_ERR(idev);
-	rc = iommufd_hw_info_fill(cmd, idev);
+	rc = iommufd_hw_info_gather(cmd, idev, &data, &len);
+	/* Unbind waits for us: never while user memory may fault */
+	iommufd_put_object(ucmd->ictx, &idev->obj);
+	if (rc)
+		return rc;
+	rc = iommufd_hw_info_copy(cmd, data, len);
+	kfree(data);
 	if (!rc)
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
 }

@@ -157,9 +157,10 @@ iommufd_alloc_domain(struct device *dev, u32 flags, struct iommu_domain *parent,
  * @auto_domain: made implicitly by an attach to @ioas
  * @user_data: driver-specific data, or NULL
  *
- * The domain is filled with every mapping of @ioas before this returns, so
- * a device attached to it never sees an incomplete translation. The caller
- * publishes it, or aborts it with iommufd_object_abort_and_destroy().
+ * The domain is empty: iommufd_hwpt_paging_fill() fills it with every
+ * mapping of @ioas before any device may attach, so that none ever sees an
+ * incomplete translation; @idev is not needed for that. The caller
+ * publishes the HWPT, or aborts it with iommufd_object_abort_and_destroy().
  *
  * Context: Process context.
  * Return: the HWPT, or an ERR_PTR.
@@ -208,16 +209,32 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		if (rc)
 			goto err_abort;
 	}
-
-	rc = iopt_attach_domain(&ioas->iopt, domain);
-	if (rc)
-		goto err_abort;
-	paging->in_iopt = true;
 	return paging;
 
 err_abort:
 	iommufd_object_abort_and_destroy(ictx, &paging->common.obj);
 	return ERR_PTR(rc);
+}
+
+/**
+ * iommufd_hwpt_paging_fill() - make a new HWPT's domain mirror its IOAS
+ * @paging: from iommufd_hwpt_paging_alloc(), unpublished
+ *
+ * Pins what the IOAS maps if nothing else has, which may take long: callers
+ * holding a device from a user lookup drop it first, as its unbind waits
+ * for them.
+ *
+ * Context: Process context.
+ * Return: 0, or -errno with @paging to be aborted.
+ */
+int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *paging)
+{
+	int rc;
+
+	rc = iopt_attach_domain(&paging->ioas->iopt, paging->common.domain);
+	if (!rc)
+		paging->in_iopt = true;
+	return rc;
 }
 
 /* Make an unpublished HWPT_NESTED on @parent */
@@ -342,16 +359,22 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	/* Anything but an IOAS or a HWPT_PAGING, even nothing, is -EINVAL */
 	pt = iommufd_get_object(ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt)) {
-		rc = -EINVAL;
-		goto out_put_idev;
+		iommufd_put_object(ictx, &idev->obj);
+		return -EINVAL;
 	}
 
 	hwpt = iommufd_hwpt_alloc_for(ucmd, pt, idev);
+	/* The device's unbind waits for us: not while pinning memory */
+	iommufd_put_object(ictx, &idev->obj);
 	if (IS_ERR(hwpt)) {
 		rc = PTR_ERR(hwpt);
 		goto out_put_pt;
 	}
-	rc = iommufd_hwpt_set_fault(ucmd, hwpt);
+	rc = 0;
+	if (hwpt_is_paging(hwpt))
+		rc = iommufd_hwpt_paging_fill(to_hwpt_paging(hwpt));
+	if (!rc)
+		rc = iommufd_hwpt_set_fault(ucmd, hwpt);
 	if (!rc) {
 		cmd->out_hwpt_id = hwpt->obj.id;
 		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
@@ -362,8 +385,6 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 		iommufd_object_publish(ictx, &hwpt->obj);
 out_put_pt:
 	iommufd_put_object(ictx, pt);
-out_put_idev:
-	iommufd_put_object(ictx, &idev->obj);
 	return rc;
 }
 

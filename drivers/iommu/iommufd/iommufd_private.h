@@ -316,6 +316,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  struct iommufd_device *idev, u32 flags,
 			  bool auto_domain,
 			  const struct iommu_user_data *user_data);
+int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *paging);
 int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
 
 /**

@@ -448,4 +448,137 @@ TEST_F(inflight, failed_answer_undoes_only_its_map)
 	munmap(page, page_size);
 }
 
+/* Destroy an object in a thread of its own (a mock device: its unbind) */
+struct destroy_job {
+	int fd;
+	__u32 id;
+	int rc;
+	atomic_bool done;
+};
+
+static void *destroy_job_run(void *arg)
+{
+	struct destroy_job *job = arg;
+
+	job->rc = obj_destroy(job->fd, job->id);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/* Wait until a thread faults on the userfaultfd; 0, or -errno */
+static int wait_fault(int uffd)
+{
+	struct pollfd pfd = { .fd = uffd, .events = POLLIN };
+	struct uffd_msg msg;
+
+	if (poll(&pfd, 1, PROMPT_MS) != 1)
+		return -ETIMEDOUT;
+	if (read(uffd, &msg, sizeof(msg)) != sizeof(msg))
+		return -EIO;
+	return msg.event == UFFD_EVENT_PAGEFAULT ? 0 : -EINVAL;
+}
+
+/*
+ * Unbinding a device waits for the ioctls that use it, so none may use it
+ * while it waits for user memory: IOMMU_HWPT_ALLOC pins the IOAS's memory
+ * (here stuck on a userfault) after it is done with the device, and the
+ * device goes away meanwhile. The new HWPT still comes out whole.
+ */
+TEST_F(inflight, unbind_during_hwpt_fill)
+{
+	struct hwpt_job hwpt = { .fd = self->fd, .idev_id = self->idev_id };
+	struct destroy_job destroy = { .fd = self->fd, .id = self->stdev_id };
+	struct uffdio_copy copy = {
+		.dst = (__u64)(uintptr_t)self->slow,
+		.src = (__u64)(uintptr_t)self->data,
+		.len = SLOW_LEN,
+	};
+	pthread_t hwpt_thread, destroy_thread;
+	bool prompt;
+
+	/* An IOAS with no domain: its memory is pinned by the new HWPT */
+	ASSERT_OK(ioas_alloc(self->fd, &hwpt.ioas_id));
+	ASSERT_OK(ioas_map_at(self->fd, hwpt.ioas_id, self->slow, SLOW_LEN,
+			      IOVA_SLOW));
+	ASSERT_OK(pthread_create(&hwpt_thread, NULL, hwpt_job_run, &hwpt));
+	ASSERT_OK(wait_fault(self->uffd));
+
+	ASSERT_OK(pthread_create(&destroy_thread, NULL, destroy_job_run,
+				 &destroy));
+	prompt = wait_done(&destroy.done, PROMPT_MS);
+	EXPECT_TRUE(prompt);
+	EXPECT_FALSE(atomic_load(&hwpt.done));
+
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	pthread_join(hwpt_thread, NULL);
+	pthread_join(destroy_thread, NULL);
+	ASSERT_OK(destroy.rc);
+	ASSERT_OK(hwpt.rc);
+	EXPECT_OK(mock_check_map(self->fd, hwpt.hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+	EXPECT_OK(obj_destroy(self->fd, hwpt.hwpt_id));
+}
+
+/* IOMMU_GET_HW_INFO into @buf, run in a thread */
+struct hw_info_job {
+	int fd;
+	__u32 dev_id;
+	void *buf;
+	int rc;
+};
+
+static void *hw_info_job_run(void *arg)
+{
+	struct hw_info_job *job = arg;
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = job->dev_id,
+		.data_len = sizeof(struct iommu_test_hw_info),
+		.data_uptr = (__u64)(uintptr_t)job->buf,
+	};
+
+	job->rc = ioctl(job->fd, IOMMU_GET_HW_INFO, &cmd) ? -errno : 0;
+	return NULL;
+}
+
+/*
+ * The same for IOMMU_GET_HW_INFO: its answer waits on a write-protected
+ * buffer, the device's unbind does not wait for it.
+ */
+TEST_F(inflight, unbind_during_hw_info_copy)
+{
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	struct uffdio_writeprotect wp = { .mode = UFFDIO_WRITEPROTECT_MODE_WP };
+	struct destroy_job destroy = { .fd = self->fd, .id = self->stdev_id };
+	struct hw_info_job info = { .fd = self->fd, .dev_id = self->idev_id };
+	pthread_t info_thread, destroy_thread;
+	bool prompt;
+
+	info.buf = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, info.buf);
+	reg.range.start = (__u64)(uintptr_t)info.buf;
+	reg.range.len = page_size;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_REGISTER, &reg));
+	wp.range = reg.range;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp));
+
+	ASSERT_OK(pthread_create(&info_thread, NULL, hw_info_job_run, &info));
+	ASSERT_OK(wait_fault(self->uffd));
+	ASSERT_OK(pthread_create(&destroy_thread, NULL, destroy_job_run,
+				 &destroy));
+	prompt = wait_done(&destroy.done, PROMPT_MS);
+	EXPECT_TRUE(prompt);
+
+	wp.mode = 0;
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp));
+	pthread_join(info_thread, NULL);
+	pthread_join(destroy_thread, NULL);
+	ASSERT_OK(destroy.rc);
+	EXPECT_OK(info.rc);
+	EXPECT_EQ(IOMMU_HW_INFO_SELFTEST_REGVAL,
+		  ((struct iommu_test_hw_info *)info.buf)->test_reg);
+	munmap(info.buf, page_size);
+}
+
 TEST_HARNESS_MAIN
