@@ -178,6 +178,14 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
 		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
 		return ERR_PTR(-EOPNOTSUPP);
+	/*
+	 * Drivers may leave it to us to refuse dirty tracking where the
+	 * hardware has none (SMMUv3 without HTTU): a domain that accepted
+	 * it would report no page dirty, ever.
+	 */
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    !device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
 
 	paging = iommufd_object_alloc(ictx, struct iommufd_hwpt_paging,
 				      common.obj, IOMMUFD_OBJ_HWPT_PAGING);
