@@ -257,7 +257,12 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_device *idev,
 
 	if (flags || !user_data->len)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (!parent->nest_parent)
+	/*
+	 * The driver takes the parent for a domain of its own type: one of
+	 * another IOMMU driver (a device behind another IOMMU) is no parent.
+	 */
+	if (!parent->nest_parent ||
+	    parent->common.domain->owner != dev_iommu_ops(idev->dev))
 		return ERR_PTR(-EINVAL);
 
 	nested = iommufd_object_alloc(ictx, struct iommufd_hwpt_nested,
