@@ -289,7 +289,6 @@ err_unmap:
 	return rc;
 }
 
-
 /**
  * struct iopt_map_piece - one piece of memory for iopt_map_pieces()
  * @pages: the memory; the piece holds a reference

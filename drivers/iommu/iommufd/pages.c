@@ -554,8 +554,9 @@ static void pages_unpin_file_run(struct iopt_pages *pages, unsigned long index,
 
 	while (n) {
 		struct folio *folio = page_folio(page);
-		unsigned long k = min(n, folio_nr_pages(folio) -
-					 folio_page_idx(folio, page));
+		unsigned long k = min_t(unsigned long, n,
+					folio_nr_pages(folio) -
+					folio_page_idx(folio, page));
 
 		if (!pages_folio_used_elsewhere(pages, page, index, start, last))
 			unpin_user_page_range_dirty_lock(page, 1,
