@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Configure and build the kernel of the selected flavor (KERNEL=ours|upstream).
+# Configure and build the kernel of the selected flavor (KERNEL=ours|upstream)
+# and FLAVOUR (x86, modules, arm64, arm64-64k: see scripts/lib.sh).
 #   kernel.sh config    .config from allnoconfig + our fragments, verified
 #   kernel.sh headers   config, then headers_install into build/obj-<flavor>/usr/include
-#   kernel.sh [build]   config, then bzImage
+#   kernel.sh [build]   config, then the boot image (bzImage, arm64's Image),
+#                       and the modules when the config has any
 set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-FRAGMENTS="$ROOT/$SELFTESTS_DIR/config $SCRIPTS/vm.config"
+FRAGMENTS="$ROOT/$SELFTESTS_DIR/config"
+for f in $FLAVOUR_FRAGS; do
+	FRAGMENTS="$FRAGMENTS $SCRIPTS/$f"
+done
 
 # The value each fragment line asks for, last one wins, as "CONFIG_X=value"
 # lines ("CONFIG_X=n" for "# CONFIG_X is not set").
@@ -31,7 +36,7 @@ verify_config() {
 		fi
 	done < <(requested_options)
 	if [ "$bad" != 0 ]; then
-		echo "config: unmet dependencies? See build/obj-$KERNEL/.config.new and the fragments:" >&2
+		echo "config: unmet dependencies? See ${OBJ#"$ROOT"/}/.config.new and the fragments:" >&2
 		echo "        $FRAGMENTS" >&2
 		return 1
 	fi
@@ -40,7 +45,7 @@ verify_config() {
 # Generate the config from scratch every time into .config.new; replace
 # .config only when it differs, so an unchanged config rebuilds nothing.
 make_config() {
-	local log=$LOGS/config-$KERNEL.log new=$OBJ/.config.new
+	local log=$LOGS/config-${OBJ##*/obj-}.log new=$OBJ/.config.new
 	mkdir -p "$OBJ"
 	: >"$log"
 	export KCONFIG_CONFIG=.config.new   # relative to $OBJ, for kconfig and merge_config.sh
@@ -55,23 +60,26 @@ make_config() {
 		rm -f "$new"
 	else
 		if [ -f "$OBJ/.config" ]; then
-			say CONFIG "$KERNEL: config changed"
+			say CONFIG "${OBJ##*/obj-}: config changed"
 		else
-			say CONFIG "$KERNEL: new config"
+			say CONFIG "${OBJ##*/obj-}: new config"
 		fi
 		mv "$new" "$OBJ/.config"
 	fi
 }
 
 build_kernel() {
-	local log=$LOGS/kernel-$KERNEL.log start=$SECONDS
-	say KERNEL "$KERNEL: building bzImage (log: ${log#"$ROOT"/})"
-	logged "$log" kmake bzImage
-	say KERNEL "$KERNEL: $(( SECONDS - start ))s, build/obj-$KERNEL/arch/x86/boot/bzImage"
+	local name=${OBJ##*/obj-} targets=$KIMAGE_TARGET start=$SECONDS
+	local log=$LOGS/kernel-$name.log
+	grep -q '^CONFIG_MODULES=y' "$OBJ/.config" && targets="$targets modules"
+	say KERNEL "$name: building $targets (log: ${log#"$ROOT"/})"
+	# shellcheck disable=SC2086 # $targets is a list
+	logged "$log" kmake $targets
+	say KERNEL "$name: $(( SECONDS - start ))s, ${KIMAGE#"$ROOT"/}"
 }
 
 install_headers() {
-	logged "$LOGS/headers-$KERNEL.log" kmake headers_install
+	logged "$LOGS/headers-${OBJ##*/obj-}.log" kmake headers_install
 }
 
 "$SCRIPTS/overlay.sh"

@@ -4,7 +4,8 @@
 # Layout of the ignored build folder (see README.md):
 #   build/base/           pristine unpack of Debian's linux-source-6.12 (never modified)
 #   build/linux/          the build copy: build/base hardlinked, with our files in place of upstream's
-#   build/obj-<flavor>/   kernel objects (make O=...), <flavor> is "ours" or "upstream"
+#   build/obj-<flavor>/   kernel objects (make O=...), <flavor> is "ours" or "upstream",
+#                         then "-<FLAVOUR>" for a FLAVOUR other than x86 (obj-ours-arm64)
 #   build/logs/           verbose logs of every step
 
 set -eu
@@ -15,6 +16,10 @@ BUILD=$ROOT/build
 BASE=$BUILD/base
 LINUX=$BUILD/linux
 LOGS=$BUILD/logs
+# The arm64 initramfs's busybox: Debian's busybox-static for arm64, unpacked
+# here by setup.sh. Installing it would replace the amd64 one (the package is
+# not co-installable), so it is downloaded and unpacked instead.
+BUSYBOX_ARM64=$BUILD/busybox-arm64
 
 # Which kernel: "ours" (build/linux) or "upstream" (the base tree as Debian ships it).
 KERNEL=${KERNEL:-ours}
@@ -23,9 +28,49 @@ ours)     SRC=$LINUX ;;
 upstream) SRC=$BASE ;;
 *) echo "KERNEL must be 'ours' or 'upstream', not '$KERNEL'" >&2; exit 2 ;;
 esac
-OBJ=$BUILD/obj-$KERNEL
-HDRS=$OBJ/usr/include            # where headers_install puts the uAPI headers
 SELFTESTS_DIR=tools/testing/selftests/iommu
+
+# Which build of that kernel (the README's "Kernel flavours"), each with its
+# own objects, selftests and initramfs:
+#   x86        x86_64, iommufd and VFIO built in (the default)
+#   modules    x86_64, iommufd, VFIO and vfio-pci as modules
+#   arm64      arm64, cross-built with gcc-aarch64-linux-gnu, for virt's SMMUv3
+#   arm64-64k  arm64 with 64 KiB pages, as enterprise distributions ship it
+FLAVOURS="x86 modules arm64 arm64-64k"
+FLAVOUR=${FLAVOUR:-x86}
+
+# set_flavour NAME: the variables that depend on the flavour. Called below
+# for $FLAVOUR; scripts that handle several flavours call it again.
+#   KARCH CROSS      make's ARCH and CROSS_COMPILE
+#   OBJ HDRS         the objects, and the uAPI headers headers_install makes
+#   FLAVOUR_FRAGS    the flavour's config fragments, after the selftests' own
+#   KIMAGE_TARGET    the make target of the boot image, KIMAGE its path
+#   SELFTESTS_OUT    the static selftests, INITRD the initramfs with them
+#   QEMU_ARCH        qemu-system-$QEMU_ARCH boots it
+set_flavour() {
+	FLAVOUR=$1
+	local suffix=-$FLAVOUR
+	[ "$FLAVOUR" != x86 ] || suffix=
+	case $FLAVOUR in
+	x86)       KARCH=x86_64 CROSS='' FLAVOUR_FRAGS="vm.config vm-x86.config" ;;
+	modules)   KARCH=x86_64 CROSS='' FLAVOUR_FRAGS="vm.config vm-x86.config vm-modules.config" ;;
+	arm64)     KARCH=arm64 CROSS=aarch64-linux-gnu- FLAVOUR_FRAGS="vm.config vm-arm64.config" ;;
+	arm64-64k) KARCH=arm64 CROSS=aarch64-linux-gnu-
+		   FLAVOUR_FRAGS="vm.config vm-arm64.config vm-arm64-64k.config" ;;
+	*) echo "FLAVOUR must be one of: $FLAVOURS (not '$FLAVOUR')" >&2; exit 2 ;;
+	esac
+	case $KARCH in
+	x86_64) KIMAGE_TARGET=bzImage KIMAGE_PATH=arch/x86/boot/bzImage QEMU_ARCH=x86_64 ;;
+	arm64)  KIMAGE_TARGET=Image KIMAGE_PATH=arch/arm64/boot/Image QEMU_ARCH=aarch64 ;;
+	esac
+	OBJ=$BUILD/obj-$KERNEL$suffix
+	HDRS=$OBJ/usr/include
+	KIMAGE=$OBJ/$KIMAGE_PATH
+	BZIMAGE=$KIMAGE                 # the older name, x86's
+	SELFTESTS_OUT=$BUILD/selftests-$KERNEL$suffix
+	INITRD=$BUILD/initramfs/selftests-$KERNEL$suffix.cpio.gz
+	export FLAVOUR
+}
 
 # Our files, at their kernel paths: they replace the base tree's in build/linux.
 OUR_DIRS="drivers/iommu/iommufd $SELFTESTS_DIR"
@@ -48,7 +93,8 @@ die() { echo "error: $*" >&2; exit 1; }
 
 # Run make in the kernel source of the selected flavor, objects in $OBJ.
 kmake() {
-	make -C "$SRC" O="$OBJ" ARCH=x86_64 CC="ccache gcc" -j"$JOBS" "$@"
+	make -C "$SRC" O="$OBJ" ARCH="$KARCH" CROSS_COMPILE="$CROSS" \
+		CC="ccache ${CROSS}gcc" -j"$JOBS" "$@"
 }
 
 # logged LOG CMD...: run CMD with its output going to LOG; when it fails, show
@@ -87,6 +133,14 @@ unlock_builds() {
 	unset IOMMUFD_LOCK_HELD
 }
 
+# The kernel flavour the VM suite $1 (scripts/suites/$1) boots: its
+# "flavour=" line, x86 if none.
+suite_flavour() {
+	[ -f "$SCRIPTS/suites/$1" ] || die "no suite '$1' (scripts/suites/)"
+	# shellcheck disable=SC1090,SC2154 # a suite file sets $flavour
+	(flavour=x86; . "$SCRIPTS/suites/$1"; echo "$flavour")
+}
+
 # Print the program names of a kselftest Makefile variable (TEST_GEN_PROGS or
 # TEST_GEN_PROGS_EXTENDED) of the kselftest directory $1.
 kselftest_programs() {
@@ -103,4 +157,4 @@ snapshot() {
 	trap 'rm -rf "$RUN_DIR"' EXIT
 }
 
-BZIMAGE=$OBJ/arch/x86/boot/bzImage
+set_flavour "$FLAVOUR"

@@ -16,14 +16,15 @@ if [ -z "${RUN_SUITE:-}" ]; then
 	esac
 fi
 
+# The kernel flavour that suite boots
+set_flavour "$(suite_flavour "$RUN_SUITE")"
+
 lock_builds
 "$SCRIPTS/kernel.sh" build
 "$SCRIPTS/initramfs.sh"
-built=$BUILD/selftests-$KERNEL
-initrd=$BUILD/initramfs/selftests-$KERNEL.cpio.gz
-grep -qw -- "$DEMO" "$built/.tests" "$built/.extended" ||
+grep -qw -- "$DEMO" "$SELFTESTS_OUT/.tests" "$SELFTESTS_OUT/.extended" ||
 	die "$DEMO is not built: $SELFTESTS_DIR/$DEMO.c is not written yet"
-snapshot "$BZIMAGE" "$initrd"
+snapshot "$KIMAGE" "$INITRD"
 unlock_builds
 
 echo
@@ -32,7 +33,7 @@ echo "it runs $DEMO, whose output follows."
 echo
 status=0
 "$SCRIPTS/vm-run" --follow --no-tap --name run "$RUN_SUITE" \
-	"$RUN_DIR/bzImage" "$RUN_DIR/$(basename "$initrd")" "$DEMO" || status=1
+	"$RUN_DIR/${KIMAGE##*/}" "$RUN_DIR/${INITRD##*/}" "$DEMO" || status=1
 echo
 if [ "$status" = 0 ]; then
 	echo "$DEMO ran to completion and the kernel log is clean (build/logs/run.console.log)."

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build our selftests (tools/testing/selftests/iommu, from build/linux) with
 # the kselftest Makefile, statically linked, against the uAPI headers that
-# headers_install made for the selected kernel flavor.
+# headers_install made for the selected kernel flavor, for its architecture
+# (cross-compiled with $CROSS for arm64).
 #
-# Output: build/selftests-<flavor>/ with the programs, and two lists of the
+# Output: build/selftests-<flavor>[-<FLAVOUR>]/ with the programs, and two lists of the
 # programs built: .tests (TEST_GEN_PROGS) and .extended (TEST_GEN_PROGS_EXTENDED).
 # A program the Makefile names but whose .c is not written yet is left out,
 # with a note.
@@ -15,7 +16,7 @@ set -eu
 lock_builds
 
 src=$LINUX/$SELFTESTS_DIR
-out=$BUILD/selftests-$KERNEL
+out=$SELFTESTS_OUT
 mkdir -p "$out"
 
 [ -f "$src/Makefile" ] || die "$SELFTESTS_DIR/Makefile is missing"
@@ -36,8 +37,9 @@ done
 
 if [ -n "$targets" ]; then
 	# shellcheck disable=SC2086 # $targets is a list
-	logged "$LOGS/selftests-$KERNEL.log" \
-		make -C "$src" OUTPUT="$out" KHDR_INCLUDES="-isystem $HDRS" LDFLAGS=-static $targets
+	logged "$LOGS/${out##*/}.log" \
+		make -C "$src" OUTPUT="$out" KHDR_INCLUDES="-isystem $HDRS" LDFLAGS=-static \
+		CROSS_COMPILE="$CROSS" $targets
 fi
 echo "${tests# }" >"$out/.tests"
 echo "${extended# }" >"$out/.extended"

@@ -13,6 +13,12 @@ set -eu
 PACKAGES="linux-source-6.12 qemu-system-x86 busybox-static sparse ccache flex bison bc
 	libelf-dev libssl-dev cpio rsync xz-utils gzip dwarves gcc make libc6-dev
 	python3 perl util-linux coreutils findutils"
+# What a flavour needs on top (scripts/lib.sh): modules_install runs depmod;
+# arm64 is cross-built and booted by qemu-system-aarch64.
+case $FLAVOUR in
+modules) PACKAGES="$PACKAGES kmod" ;;
+arm64*)  PACKAGES="$PACKAGES qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross" ;;
+esac
 
 missing_packages() {
 	local p
@@ -73,5 +79,32 @@ unpack_base() {
 	echo "$version $(base_sum)" >"$BASE.version"
 }
 
+# Unpack busybox-static:arm64 into $BUSYBOX_ARM64 (bin/busybox), once.
+# apt needs arm64 as a foreign architecture, and its package lists, first.
+fetch_busybox_arm64() {
+	local log=$LOGS/apt-arm64.log tmp sudo=
+	[ ! -x "$BUSYBOX_ARM64/bin/busybox" ] || return 0
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	say SETUP "fetching busybox-static for arm64"
+	: >"$log"
+	if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+		logged "$log" $sudo dpkg --add-architecture arm64
+		logged "$log" $sudo apt-get update -q
+	fi
+	tmp=$(mktemp -d "$BUILD/busybox-arm64.XXXXXX")
+	if ! (cd "$tmp" && apt-get download -q busybox-static:arm64) >>"$log" 2>&1; then
+		logged "$log" $sudo apt-get update -q
+		(cd "$tmp" && logged "$log" apt-get download -q busybox-static:arm64)
+	fi
+	logged "$log" dpkg-deb -x "$tmp"/busybox-static_*_arm64.deb "$tmp/root"
+	rm -rf "$BUSYBOX_ARM64"
+	mkdir -p "$BUSYBOX_ARM64/bin"
+	cp "$tmp/root/bin/busybox" "$BUSYBOX_ARM64/bin/busybox"
+	rm -rf "$tmp"
+}
+
 install_packages
+case $FLAVOUR in
+arm64*) fetch_busybox_arm64 ;;
+esac
 unpack_base

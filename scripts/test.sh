@@ -1,28 +1,40 @@
 #!/usr/bin/env bash
-# make test: build the kernel and the selftests, then boot one VM per suite of
-# TEST_SUITES (scripts/suites/) and run its programs. The last line printed
-# is the sum over all suites: "N passed, N failed, N skipped".
+# make test: build the kernel flavours and the selftests that the suites of
+# TEST_SUITES (scripts/suites/) need, then boot one VM per suite and run its
+# programs. The last line printed is the sum over all suites:
+# "N passed, N failed, N skipped".
 set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 TEST_SUITES=${TEST_SUITES:-mock}
 
-lock_builds
-"$SCRIPTS/kernel.sh" build
-"$SCRIPTS/initramfs.sh"
-built=$BUILD/selftests-$KERNEL
-initrd=$BUILD/initramfs/selftests-$KERNEL.cpio.gz
-snapshot "$BZIMAGE" "$initrd" "$built/.tests" "$built/.extended"
-unlock_builds
+flavours=
+for suite in $TEST_SUITES; do
+	f=$(suite_flavour "$suite")
+	[[ " $flavours " = *" $f "* ]] || flavours="$flavours $f"
+done
 
-read -r -a tests <"$RUN_DIR/.tests" || true
-read -r -a extended <"$RUN_DIR/.extended" || true
-[ ${#tests[@]} -gt 0 ] || say NOTE "no test program is written yet: the VMs only boot"
+# Build every flavour first, then boot: the build lock is free while VMs run.
+lock_builds
+RUN_DIR=$(mktemp -d "$BUILD/run.XXXXXX")
+trap 'rm -rf "$RUN_DIR"' EXIT
+for f in $flavours; do
+	set_flavour "$f"
+	"$SCRIPTS/kernel.sh" build
+	"$SCRIPTS/initramfs.sh"
+	mkdir -p "$RUN_DIR/$f"
+	cp "$KIMAGE" "$INITRD" "$SELFTESTS_OUT/.tests" "$SELFTESTS_OUT/.extended" "$RUN_DIR/$f/"
+done
+unlock_builds
 
 passed=0 failed=0 skipped=0 status=0
 for suite in $TEST_SUITES; do
-	[ -f "$SCRIPTS/suites/$suite" ] || die "no suite '$suite' (scripts/suites/)"
+	f=$(suite_flavour "$suite")
+	set_flavour "$f"
+	read -r -a tests <"$RUN_DIR/$f/.tests" || true
+	read -r -a extended <"$RUN_DIR/$f/.extended" || true
+	[ ${#tests[@]} -gt 0 ] || say NOTE "no test program is written yet: the VMs only boot"
 	# shellcheck disable=SC1090,SC2154 # a suite file sets $programs
 	wanted=$(. "$SCRIPTS/suites/$suite"; echo "$programs")
 	progs=()
@@ -30,6 +42,7 @@ for suite in $TEST_SUITES; do
 		case $p in
 		@TEST_GEN_PROGS)          progs+=("${tests[@]}") ;;
 		@TEST_GEN_PROGS_EXTENDED) progs+=("${extended[@]}") ;;
+		modules_load|modules_unload) progs+=("$p") ;;   # scripts/vm-modules
 		*) if [[ " ${tests[*]} ${extended[*]} " = *" $p "* ]]; then
 			progs+=("$p")
 		   else
@@ -38,10 +51,10 @@ for suite in $TEST_SUITES; do
 		esac
 	done
 	"$SCRIPTS/vm-run" --name "$suite" --summary "$RUN_DIR/$suite.sum" \
-		"$suite" "$RUN_DIR/bzImage" "$RUN_DIR/$(basename "$initrd")" "${progs[@]}" || status=1
+		"$suite" "$RUN_DIR/$f/${KIMAGE##*/}" "$RUN_DIR/$f/${INITRD##*/}" "${progs[@]}" || status=1
 	if [ -f "$RUN_DIR/$suite.sum" ]; then
-		read -r p f s <"$RUN_DIR/$suite.sum"
-		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+		read -r p fl s <"$RUN_DIR/$suite.sum"
+		passed=$((passed + p)) failed=$((failed + fl)) skipped=$((skipped + s))
 	else
 		failed=$((failed + 1))   # the VM could not even be judged
 	fi
