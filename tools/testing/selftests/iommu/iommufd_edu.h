@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * iommufd_edu.h - a userspace driver for QEMU's "edu" PCI device, reached
- * through a VFIO device cdev bound to /dev/iommu. Shared by the real-device
- * test (iommufd_vtd.c) and its narrated demo (iommufd_vtd_demo.c).
+ * through a VFIO device cdev bound to /dev/iommu, or through a VFIO group.
+ * Shared by the real-device tests (iommufd_real.c, iommufd_vfio_group.c) and
+ * the narrated demo (iommufd_vtd_demo.c).
  *
  * The edu device (vendor 0x1234, device 0x11e8) has a 4 KiB buffer that BAR0
  * shows at offset 0x40000 of the device's own address space, and a DMA
@@ -334,11 +335,24 @@ static inline int vfio_region_info(int devfd, __u32 index,
  * MMIO: one plain load or store of the register's size each (relaxed
  * atomics: the compiler neither splits, merges nor drops them), kept in
  * program order with every other memory access, DMA buffers included, by
- * compiler barriers; x86 does not reorder them with uncached MMIO.
+ * a barrier on each side:
+ *  - x86 does not reorder ordinary memory accesses with uncached MMIO, so a
+ *    compiler barrier is all it takes;
+ *  - arm64 does: BAR0 is Device memory, the buffers Normal memory, and only
+ *    a DSB orders the two kinds for an observer outside the CPUs, the
+ *    device (the kernel's mb() is the same "dsb sy"). So the buffer
+ *    writes are visible before the store that starts a transfer, and the
+ *    load that sees it finished comes before reading what it wrote.
  */
 static inline void edu_barrier(void)
 {
+#if defined(__aarch64__)
+	__asm__ __volatile__("dsb sy" : : : "memory");
+#elif defined(__x86_64__) || defined(__i386__)
 	__asm__ __volatile__("" : : : "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
 }
 
 static inline __u32 edu_read32(struct edu *e, unsigned int reg)
@@ -623,6 +637,49 @@ static inline bool kmsg_wait_for(int fd, const char *needle, char *line,
 		snprintf(line, len, "%.*s", (int)strcspn(msg, "\n"), msg);
 		return true;
 	}
+}
+
+/*
+ * The interrupts taken so far, summed over the CPUs, by the handlers that
+ * /proc/interrupts names one of @names (up to 3, the unused ones NULL): an
+ * IOMMU's fault interrupt, counted before and after a DMA that it must
+ * block. -ENOENT if no such handler exists, or -errno.
+ */
+static inline long long irq_count(const char *const names[3])
+{
+	long long total = -ENOENT, sum;
+	int ncpu = 0, i, j;
+	char line[1024], *tok, *save;
+	bool match;
+	FILE *f;
+
+	f = fopen("/proc/interrupts", "r");
+	if (!f)
+		return -errno;
+	/* The header: one "CPUn" per column of counts */
+	if (fgets(line, sizeof(line), f))
+		for (tok = strtok_r(line, " \t\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\n", &save))
+			ncpu += !strncmp(tok, "CPU", 3);
+	while (fgets(line, sizeof(line), f)) {
+		sum = 0;
+		match = false;
+		/* "NN:", the counts, then chip, hwirq, type and handlers */
+		tok = strtok_r(line, " \t\n", &save);
+		for (i = 0; tok && i != ncpu; i++) {
+			tok = strtok_r(NULL, " \t\n", &save);
+			if (tok)
+				sum += strtoll(tok, NULL, 10);
+		}
+		while (tok && (tok = strtok_r(NULL, " \t\n,", &save)))
+			for (j = 0; j != 3; j++)
+				if (names[j] && !strcmp(tok, names[j]))
+					match = true;
+		if (match)
+			total = (total < 0 ? 0 : total) + sum;
+	}
+	fclose(f);
+	return total;
 }
 
 /*

@@ -16,8 +16,8 @@
  * opens the container and the group and nothing else; each test makes the
  * steps it is about.
  *
- * Runs in the real-IOMMU VMs (scripts/suites/vtd, amd). Without an edu
- * device every test is skipped, saying why.
+ * Runs in the real-IOMMU VMs (scripts/suites/vtd, amd, smmuv3). Without
+ * an edu device every test is skipped, saying why.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -97,12 +97,14 @@ FIXTURE_SETUP(group)
 	rc = edu_find(self->bdf, sizeof(self->bdf));
 	if (rc)
 		SKIP(return,
-		     "no QEMU edu device (PCI %04x:%04x): this test runs in the real-IOMMU VMs (scripts/suites/vtd, amd)",
+		     "no QEMU edu device (PCI %04x:%04x): this test runs in the real-IOMMU VMs (scripts/suites/vtd, amd, smmuv3)",
 		     EDU_VENDOR, EDU_DEVICE);
+	/* First: under a device tree, probing a driver makes the group */
+	rc = edu_use_vfio_pci(self->bdf);
 	if (!pci_has_iommu_group(self->bdf))
 		SKIP(return, "the edu device %s is not behind an IOMMU",
 		     self->bdf);
-	ASSERT_OK(edu_use_vfio_pci(self->bdf));
+	ASSERT_OK(rc);
 
 	self->container = open(variant->container_path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->container)
@@ -375,7 +377,7 @@ TEST_F_TIMEOUT(group, close_orders, GROUP_TIMEOUT)
 	unsigned int o;
 
 	ASSERT_LE(0, pin0);
-	for (o = 0; o != sizeof(close_orders) / sizeof(close_orders[0]); o++) {
+	for (o = 0; o != ARRAY_SIZE(close_orders); o++) {
 		const char *order = close_orders[o], *step;
 		__u32 seed = 10 + o;
 
