@@ -62,10 +62,14 @@
 /* Problems (failed post-run checks) after which a sweep gives up */
 #define SWEEP_MAX_PROBLEMS 8
 
-/* The memory the scenarios map and pin, a memfd, and the user-side scratch */
-#define BUF_LEN (256 * 1024)
-#define FILE_LEN (64 * 1024)
-#define SCRATCH_LEN (64 * 1024)
+/*
+ * The memory the scenarios map and pin, a memfd, and the user-side scratch,
+ * in pages: the scenarios cut them into page-aligned pieces of a few pages
+ * (256, 64 and 64 KiB with 4 KiB pages)
+ */
+#define BUF_LEN (64 * page_size)
+#define FILE_LEN (16 * page_size)
+#define SCRATCH_LEN (16 * page_size)
 #define HUGE_LEN (2 * 1024 * 1024)
 
 /* Pinning batches of a few PFNs, so that small buffers take many batches */
