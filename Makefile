@@ -2,14 +2,17 @@
 #
 #   make run           build, boot the VT-d VM, show the real-device demo (iommufd_vtd_demo)
 #   make test          every test suite in VMs; last line "N passed, N failed, N skipped"
-#   make check         sparse, W=1, checkpatch --strict, kernel-doc over our files
+#   make check         sparse, W=1, checkpatch --strict, kernel-doc, the option matrix
 #   make conformance   the base tree's own iommufd selftests against our kernel
 #   make setup | kernel | selftests | initramfs | clean | distclean
 #
 # Variables (make VAR=value ...):
 #   KERNEL=ours|upstream    which iommufd: ours (default) or the base tree's, unchanged
 #   ACCEL=tcg|kvm           QEMU accelerator (default tcg: KVM is unreliable when nested)
-#   TEST_SUITES="mock vtd"  suites of `make test` (scripts/suites/)
+#   TEST_SUITES="mock ..."  suites of `make test` (scripts/suites/; default below)
+#   FLAVOUR=x86             kernel flavour of make kernel/selftests/initramfs:
+#                           x86, modules, arm64, arm64-64k (test and run take
+#                           the flavour from each suite)
 #   DEMO=iommufd_vtd_demo   the program of `make run`; DEMO=iommufd_demo for the mock one
 #   RUN_SUITE=vtd           the VM of `make run` (default: the one DEMO needs)
 #   VM_TIMEOUT=1800         seconds before a VM is killed (and the run fails)
@@ -17,12 +20,13 @@
 
 KERNEL      ?= ours
 ACCEL       ?= tcg
-TEST_SUITES ?= mock vtd
+TEST_SUITES ?= mock vtd amd modules modules-vtd arm64 smmuv3
+FLAVOUR     ?= x86
 RUN_SUITE   ?=
 DEMO        ?= iommufd_vtd_demo
 VM_TIMEOUT  ?= 1800
 JOBS        ?= $(shell nproc)
-export KERNEL ACCEL TEST_SUITES RUN_SUITE DEMO VM_TIMEOUT JOBS
+export KERNEL ACCEL TEST_SUITES FLAVOUR RUN_SUITE DEMO VM_TIMEOUT JOBS
 
 # The scripts run their own makes: hand them none of ours (-j, V=, ...).
 unexport MAKEFLAGS MFLAGS
