@@ -5,10 +5,16 @@
 #   W=1         make W=1 drivers/iommu/iommufd/ (every file recompiled)
 #   checkpatch  scripts/checkpatch.pl --strict --no-tree -f, every C/H file of ours
 #   kernel-doc  scripts/kernel-doc -none -Wall, our headers and iommufd's .c/.h
-# The kernel parts build in their own object directory, build/obj-check, with
-# the test kernel's config (so they never disturb build/obj-ours).
+#   matrix      the configurations users choose from (MATRIX below), each a
+#               W=1 build of drivers/iommu/iommufd/ and drivers/vfio/: any
+#               warning or error is a finding, and so is test code in a
+#               production build (IOMMUFD_TEST=n)
+# The kernel parts build in their own object directories, build/obj-check
+# (the test kernel's config) and build/obj-check-matrix, so they never
+# disturb build/obj-ours.
 set -eu
 KERNEL=ours
+FLAVOUR=x86
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +57,78 @@ log=$LOGS/check-sparse.log
 checkmake C=2 "$IOMMUFD/" >"$log" 2>&1 || echo "(the build failed)" >>"$log"
 grep -E ': (warning|error):|\(the build failed\)' "$log" >"$log.found" || true
 n=$(wc -l <"$log.found"); findings sparse "$log" "$n"; show "$log.found" "$n"
+
+# The option matrix: each entry is a name and the options it sets on top of
+# the test kernel's config (x86_64). IOMMUFD built in and as a module, with
+# and without the mock (IOMMUFD_TEST), with and without our VFIO container
+# (IOMMUFD_VFIO_CONTAINER), with VFIO's own type1 container instead, and
+# without VFIO at all.
+MATRIX=(
+	"y-test-compat CONFIG_IOMMUFD=y CONFIG_IOMMUFD_TEST=y CONFIG_VFIO=y CONFIG_IOMMUFD_VFIO_CONTAINER=y"
+	"y-prod-compat CONFIG_IOMMUFD=y CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=y CONFIG_IOMMUFD_VFIO_CONTAINER=y"
+	"y-prod-type1 CONFIG_IOMMUFD=y CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=y CONFIG_VFIO_CONTAINER=y CONFIG_IOMMUFD_VFIO_CONTAINER=n"
+	"y-test-novfio CONFIG_IOMMUFD=y CONFIG_IOMMUFD_TEST=y CONFIG_VFIO=n"
+	"m-test-compat CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=y CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_IOMMUFD_VFIO_CONTAINER=y"
+	"m-prod-nocompat CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_VFIO_CONTAINER=n CONFIG_IOMMUFD_VFIO_CONTAINER=n"
+	"m-test-type1 CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=y CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_VFIO_CONTAINER=y CONFIG_IOMMUFD_VFIO_CONTAINER=n"
+	"m-prod-novfio CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=n"
+)
+OBJ_MATRIX=$BUILD/obj-check-matrix
+VFIO_DIR=drivers/vfio
+matrixmake() { make -C "$LINUX" O="$OBJ_MATRIX" ARCH=x86_64 CC="ccache gcc" -j"$JOBS" "$@"; }
+
+# matrix_config NAME OPTION...: the test config with the options set, in
+# $OBJ_MATRIX/.config; a line in the log for each option that did not stick.
+matrix_config() {
+	local name=$1 opt have; shift
+	mkdir -p "$OBJ_MATRIX"
+	cp "$OBJ/.config" "$OBJ_MATRIX/.config"
+	for opt in "$@"; do
+		sed -i "/^${opt%%=*}=/d; /^# ${opt%%=*} is not set/d" "$OBJ_MATRIX/.config"
+		case $opt in
+		*=n) echo "# ${opt%%=*} is not set" ;;
+		*)   echo "$opt" ;;
+		esac >>"$OBJ_MATRIX/.config"
+	done
+	matrixmake olddefconfig >/dev/null 2>&1 || { echo "$name: olddefconfig failed"; return; }
+	for opt in "$@"; do
+		have=$(sed -n "s/^${opt%%=*}=//p" "$OBJ_MATRIX/.config")
+		[ "${opt#*=}" = "${have:-n}" ] ||
+			echo "$name: ${opt%%=*} is '${have:-n}', not '${opt#*=}' (dependencies?)"
+	done
+}
+
+# matrix_test_code NAME: in a build without IOMMUFD_TEST, any trace of the
+# mock (selftest.o, mock_* or iommufd_test* symbols) in iommufd's objects.
+matrix_test_code() {
+	local dir=$OBJ_MATRIX/$IOMMUFD f
+	[ ! -e "$dir/selftest.o" ] || echo "$1: selftest.o built without IOMMUFD_TEST"
+	for f in "$dir"/*.o; do
+		[ -e "$f" ] || continue
+		nm "$f" 2>/dev/null | grep -E ' (mock_|iommufd_test|iommufd_selftest)' |
+			sed "s|^|$1: ${f#"$OBJ_MATRIX"/}: test symbol |" | head -5
+	done
+}
+
+say CHECK "option matrix: ${#MATRIX[@]} configurations, W=1 builds of $IOMMUFD/ and $VFIO_DIR/"
+log=$LOGS/check-matrix.log
+: >"$log"; : >"$log.found"
+for entry in "${MATRIX[@]}"; do
+	read -r name opts <<<"$entry"
+	# shellcheck disable=SC2086 # $opts is a list
+	matrix_config "$name" $opts >>"$log.found"
+	find "$OBJ_MATRIX/$IOMMUFD" "$OBJ_MATRIX/$VFIO_DIR" -name '*.o' -delete 2>/dev/null || true
+	echo "=== $name: $opts" >>"$log"
+	dirs="$IOMMUFD/"
+	grep -q '^CONFIG_VFIO=[ym]' "$OBJ_MATRIX/.config" && dirs="$dirs $VFIO_DIR/"
+	# shellcheck disable=SC2086 # $dirs is a list
+	matrixmake W=1 $dirs >"$log.one" 2>&1 || echo "(the build failed)" >>"$log.one"
+	cat "$log.one" >>"$log"
+	grep -E ': (warning|error):|\(the build failed\)' "$log.one" | sed "s/^/$name: /" >>"$log.found" || true
+	grep -q '^CONFIG_IOMMUFD_TEST=y' "$OBJ_MATRIX/.config" || matrix_test_code "$name" >>"$log.found"
+done
+rm -f "$log.one"
+n=$(wc -l <"$log.found"); findings matrix "$log" "$n"; show "$log.found" "$n"
 unlock_builds
 
 say CHECK "checkpatch --strict"
