@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 
 #include "../kselftest_harness.h"
-#include "iommufd_edu.h"
+#include "iommufd_real.h"
 
 #define BUF_PAGES	16
 #define BUF_LEN		(BUF_PAGES * page_size)
@@ -43,6 +43,7 @@ FIXTURE(group)
 {
 	char bdf[32];
 	struct edu e;
+	const struct real_iommu *iommu;	/* what the device is behind */
 	int container;	/* /dev/vfio/vfio or /dev/iommu */
 	int groupfd;	/* /dev/vfio/N */
 	char *a, *b;	/* BUF_LEN each, 4 KiB pages */
@@ -105,6 +106,8 @@ FIXTURE_SETUP(group)
 		SKIP(return, "the edu device %s is not behind an IOMMU",
 		     self->bdf);
 	ASSERT_OK(rc);
+	self->iommu = real_iommu_of(self->bdf);
+	ASSERT_NE(NULL, self->iommu);
 
 	self->container = open(variant->container_path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->container)
@@ -244,6 +247,18 @@ static struct vfio_info_cap_header *info_cap(struct vfio_iommu_type1_info *info,
 }
 
 /*
+ * After a DMA that the IOMMU blocked: it reported it, where it reports
+ * blocked DMA at all (real_iommus[])
+ */
+#define EXPECT_BLOCKED_REPORTED(before)                                    \
+	do {                                                               \
+		const struct real_iommu *__iommu = self->iommu;            \
+		long long __before = (before);                             \
+		bool __fired = fault_reported(__iommu, __before);          \
+		EXPECT_EQ(__iommu->faults_reported, __fired);              \
+	} while (0)
+
+/*
  * The whole start-up of a DPDK application with one device, each step
  * checked, then real DMA through 4 KiB and hugetlb mappings, blocked DMA,
  * and both kinds of unmap.
@@ -256,6 +271,7 @@ TEST_F_TIMEOUT(group, dpdk_eal_flow, GROUP_TIMEOUT)
 	struct vfio_info_cap_header *cap;
 	bool a_in_range = false;
 	__u64 unmapped = 0;
+	long long before;
 	__u32 i;
 
 	ASSERT_EQ(VFIO_API_VERSION,
@@ -324,10 +340,12 @@ TEST_F_TIMEOUT(group, dpdk_eal_flow, GROUP_TIMEOUT)
 	EXPECT_OK(dma_round_trip(&self->e, IOVA_B, self->b,
 				 IOVA_HUGE + 0x123000, self->huge + 0x123000));
 
-	/* Nothing at IOVA_HOLE: the write goes nowhere */
+	/* Nothing at IOVA_HOLE: the write goes nowhere, and is reported */
 	memcpy(self->b, self->a, BUF_LEN);
+	before = irq_count(self->iommu->fault_irqs);
 	ASSERT_OK(edu_to_ram(&self->e, 0, IOVA_HOLE, 2048));
 	EXPECT_EQ(-1, first_diff(self->b, self->a, BUF_LEN));
+	EXPECT_BLOCKED_REPORTED(before);
 
 	/* Unmap one mapping: the device loses it, the others stay */
 	ASSERT_OK(unmap_dma(self->container, IOVA_B, BUF_LEN, 0, &unmapped));
@@ -335,8 +353,10 @@ TEST_F_TIMEOUT(group, dpdk_eal_flow, GROUP_TIMEOUT)
 	memcpy(self->a, self->b, BUF_LEN);
 	fill_pattern(self->huge, 4096, 4);
 	ASSERT_OK(edu_from_ram(&self->e, IOVA_HUGE, 0, 2048));
+	before = irq_count(self->iommu->fault_irqs);
 	ASSERT_OK(edu_to_ram(&self->e, 0, IOVA_B, 2048));
 	EXPECT_EQ(-1, first_diff(self->b, self->a, BUF_LEN));
+	EXPECT_BLOCKED_REPORTED(before);
 	EXPECT_OK(dma_round_trip(&self->e, IOVA_HUGE, self->huge, IOVA_A,
 				 self->a));
 
