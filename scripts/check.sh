@@ -62,7 +62,9 @@ n=$(wc -l <"$log.found"); findings sparse "$log" "$n"; show "$log.found" "$n"
 # the test kernel's config (x86_64). IOMMUFD built in and as a module, with
 # and without the mock (IOMMUFD_TEST), with and without our VFIO container
 # (IOMMUFD_VFIO_CONTAINER), with VFIO's own type1 container instead, and
-# without VFIO at all.
+# without VFIO at all; and once with SPARSEMEM_VMEMMAP, as every distribution
+# kernel has it (the slim test config does not): it changes the types of the
+# mm helpers (folio_page_idx() is then a pointer difference).
 MATRIX=(
 	"y-test-compat CONFIG_IOMMUFD=y CONFIG_IOMMUFD_TEST=y CONFIG_VFIO=y CONFIG_IOMMUFD_VFIO_CONTAINER=y"
 	"y-prod-compat CONFIG_IOMMUFD=y CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=y CONFIG_IOMMUFD_VFIO_CONTAINER=y"
@@ -72,6 +74,7 @@ MATRIX=(
 	"m-prod-nocompat CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_VFIO_CONTAINER=n CONFIG_IOMMUFD_VFIO_CONTAINER=n"
 	"m-test-type1 CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=y CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_VFIO_CONTAINER=y CONFIG_IOMMUFD_VFIO_CONTAINER=n"
 	"m-prod-novfio CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=n"
+	"m-prod-vmemmap CONFIG_MODULES=y CONFIG_IOMMUFD=m CONFIG_IOMMUFD_TEST=n CONFIG_VFIO=m CONFIG_VFIO_PCI=m CONFIG_SPARSEMEM_VMEMMAP=y"
 )
 OBJ_MATRIX=$BUILD/obj-check-matrix
 VFIO_DIR=drivers/vfio
