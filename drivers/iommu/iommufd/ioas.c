@@ -440,20 +440,58 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	return rc;
 }
 
-/* Gather the pages of every IOAS of the context into @set */
-static int ioas_collect_all_pages(struct iommufd_ctx *ictx, struct xarray *set)
+/*
+ * Hold every IOAS of the context still, each in @held with a short-term
+ * reference: its domains_rwsem for writing waits for the maps and unmaps
+ * in flight and keeps new ones out until ioas_thaw_all().
+ */
+static int ioas_freeze_all(struct iommufd_ctx *ictx, struct xarray *held)
+	__must_hold(&ictx->change_process_lock)
 {
 	struct iommufd_object *obj;
 	unsigned long index;
-	int rc = 0;
+	int rc;
+
+	lockdep_assert_held(&ictx->change_process_lock);
 
 	xa_for_each(&ictx->objects, index, obj) {
 		struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, index);
 
 		if (IS_ERR(ioas))
 			continue;
-		rc = iopt_collect_file_pages(&ioas->iopt, set);
+		rc = xa_insert(held, index, ioas, GFP_KERNEL_ACCOUNT);
+		if (rc) {
+			iommufd_put_object(ictx, &ioas->obj);
+			return rc;
+		}
+		/* Only this path holds several: they take turns on the mutex */
+		down_write_nest_lock(&ioas->iopt.domains_rwsem,
+				     &ictx->change_process_lock);
+	}
+	return 0;
+}
+
+static void ioas_thaw_all(struct iommufd_ctx *ictx, struct xarray *held)
+{
+	struct iommufd_ioas *ioas;
+	unsigned long index;
+
+	xa_for_each(held, index, ioas) {
+		up_write(&ioas->iopt.domains_rwsem);
 		iommufd_put_object(ictx, &ioas->obj);
+	}
+	xa_destroy(held);
+}
+
+/* Gather the pages of every IOAS in @held into @set */
+static int ioas_collect_all_pages(struct xarray *held, struct xarray *set)
+{
+	struct iommufd_ioas *ioas;
+	unsigned long index;
+	int rc = 0;
+
+	xa_for_each(held, index, ioas) {
+		rc = iopt_collect_file_pages(&ioas->iopt, set);
 		if (rc)
 			break;
 	}
@@ -500,14 +538,17 @@ static int ioas_switch_payers(struct xarray *set)
 /*
  * IOMMU_IOAS_CHANGE_PROCESS: a new process takes over a context (live
  * update). Only file-backed memory can follow it: the VA ranges of the old
- * process mean nothing in the new one.
+ * process mean nothing in the new one. All or nothing, for everything
+ * mapped when it returns: maps and unmaps in flight finish first, and new
+ * ones wait.
  */
 int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
+	struct iommufd_ctx *ictx = ucmd->ictx;
+	struct xarray set, held;
 	struct iopt_pages *pages;
 	unsigned long index;
-	struct xarray set;
 	int rc;
 
 	if (cmd->__reserved)
@@ -516,9 +557,15 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 		return -EINVAL;
 
 	xa_init(&set);
-	rc = ioas_collect_all_pages(ucmd->ictx, &set);
+	xa_init(&held);
+	mutex_lock(&ictx->change_process_lock);
+	rc = ioas_freeze_all(ictx, &held);
+	if (!rc)
+		rc = ioas_collect_all_pages(&held, &set);
 	if (!rc)
 		rc = ioas_switch_payers(&set);
+	ioas_thaw_all(ictx, &held);
+	mutex_unlock(&ictx->change_process_lock);
 	xa_for_each(&set, index, pages)
 		iopt_pages_put(pages);
 	xa_destroy(&set);

@@ -82,6 +82,8 @@ enum iommufd_account_mode {
  * @destroy_wait: woken when an object's @active count drops to zero
  * @groups: iommu_group ID -> struct iommufd_group of the bound devices
  * @compat_lock: protects @vfio_ioas and @no_iommu_mode
+ * @change_process_lock: held by IOMMU_IOAS_CHANGE_PROCESS, the only path
+ *                       that holds the locks of several IOASes at once
  * @vfio_ioas: the IOAS the VFIO container emulation uses, or NULL
  * @no_iommu_mode: the VFIO container emulation was put in no-IOMMU mode
  * @account_mode: enum iommufd_account_mode for new mappings; set with
@@ -95,6 +97,7 @@ struct iommufd_ctx {
 	struct xarray groups;
 
 	struct mutex compat_lock; /* see @compat_lock above */
+	struct mutex change_process_lock; /* see above */
 	struct iommufd_ioas *vfio_ioas;
 	bool no_iommu_mode;
 	u8 account_mode;

@@ -518,6 +518,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->compat_lock);
+	mutex_init(&ictx->change_process_lock);
 
 	/*
 	 * VFIO type1 charged mm->locked_vm; its users (and their prlimit
@@ -544,6 +545,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ictx->groups);
 	xa_destroy(&ictx->objects);
 	mutex_destroy(&ictx->compat_lock);
+	mutex_destroy(&ictx->change_process_lock);
 	kfree(ictx);
 	return 0;
 }

@@ -330,6 +330,46 @@ TEST_F(inflight, failed_fill_leaves_nothing)
 			     NULL));
 }
 
+/* IOMMU_IOAS_CHANGE_PROCESS, run in a thread of its own */
+struct change_job {
+	int fd;
+	int rc;
+	atomic_bool done;
+};
+
+static void *change_job_run(void *arg)
+{
+	struct change_job *job = arg;
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+
+	job->rc = ifd_ioctl(job->fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS is all or nothing for what is mapped when it
+ * returns, so it waits for the map in flight; that map is of user memory,
+ * which cannot follow a process, and so it fails once the map is done. A
+ * change that answers before the map completes has missed it.
+ */
+TEST_F(inflight, change_process_waits_for_the_map)
+{
+	struct change_job change = { .fd = self->fd };
+	pthread_t thread;
+
+	ASSERT_OK(start_slow_map(self));
+	ASSERT_OK(pthread_create(&thread, NULL, change_job_run, &change));
+	/* Not a measurement: a change that gets through is a bug */
+	EXPECT_FALSE(wait_done(&change.done, 300));
+
+	ASSERT_OK(resolve_slow_map(self));
+	pthread_join(thread, NULL);
+	EXPECT_ERR(EINVAL, change.rc);
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+}
+
 /*
  * Dirty tracking goes on while a map is in flight: bits of the live
  * mappings can be read, the range in flight is not mapped yet (-EINVAL),
