@@ -600,7 +600,7 @@ out_unlock:
 }
 
 static int iommufd_device_attach_op(struct iommufd_device *idev,
-				  struct iommufd_hw_pagetable *hwpt, void *arg)
+				    struct iommufd_hw_pagetable *hwpt, void *arg)
 {
 	return iommufd_device_do_attach(idev, hwpt);
 }
@@ -797,7 +797,8 @@ struct iommufd_replaced {
 
 /* iommufd_group_do_replace() as an iommufd_auto_op */
 static int iommufd_device_replace_op(struct iommufd_device *idev,
-				   struct iommufd_hw_pagetable *hwpt, void *arg)
+				     struct iommufd_hw_pagetable *hwpt,
+				     void *arg)
 {
 	struct iommufd_replaced *replaced = arg;
 	struct iommufd_hw_pagetable *old;

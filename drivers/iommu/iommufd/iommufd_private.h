@@ -395,7 +395,6 @@ iommufd_get_device(struct iommufd_ucmd *ucmd, u32 id)
 	return container_of(obj, struct iommufd_device, obj);
 }
 
-
 /* fault.c */
 struct iommufd_fault *iommufd_get_fault(struct iommufd_ucmd *ucmd, u32 id);
 void iommufd_fault_put(struct iommufd_ucmd *ucmd, struct iommufd_fault *fault);
