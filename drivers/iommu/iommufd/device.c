@@ -589,7 +589,7 @@ iommufd_device_auto_domain(struct iommufd_device *idev,
 						 &paging->common.obj);
 		goto out_unlock;
 	}
-	list_add_tail(&paging->hwpt_item, &ioas->hwpt_list);
+	iommufd_hwpt_paging_list(paging);
 	iommufd_object_publish(idev->ictx, &paging->common.obj);
 	mutex_unlock(&ioas->mutex);
 	return &paging->common;

@@ -239,10 +239,29 @@ int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *paging)
 {
 	int rc;
 
+	/* Or a second device could make a second one meanwhile */
+	if (paging->auto_domain)
+		lockdep_assert_held(&paging->ioas->mutex);
+
 	rc = iopt_attach_domain(&paging->ioas->iopt, paging->common.domain);
 	if (!rc)
 		paging->in_iopt = true;
 	return rc;
+}
+
+/**
+ * iommufd_hwpt_paging_list() - offer a filled auto domain to other devices
+ * @paging: an auto domain, filled and attached, about to be published
+ *
+ * Devices attaching to the IOAS look for a domain to share in its list.
+ *
+ * Context: Process context, ioas->mutex held since @paging was allocated.
+ */
+void iommufd_hwpt_paging_list(struct iommufd_hwpt_paging *paging)
+	__must_hold(&paging->ioas->mutex)
+{
+	lockdep_assert_held(&paging->ioas->mutex);
+	list_add_tail(&paging->hwpt_item, &paging->ioas->hwpt_list);
 }
 
 /* Make an unpublished HWPT_NESTED on @parent */

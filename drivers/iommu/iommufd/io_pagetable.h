@@ -23,9 +23,8 @@
  * between the other users: one pin per page whatever the number of domains,
  * areas and accesses.
  *
- * Lock order:
- *   io_pagetable::domains_rwsem -> io_pagetable::iova_rwsem ->
- *   iopt_pages::mutex
+ * Lock order: io_pagetable::domains_rwsem -> io_pagetable::iova_rwsem ->
+ * iopt_pages::mutex; the whole of iommufd's is in iommufd_private.h.
  *
  * Conventions: "start" and "last" are inclusive, "end" is exclusive;
  * "index" counts PAGE_SIZE pages from the start of an iopt_pages; lengths
@@ -277,6 +276,9 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt,
 			    int (*fn)(void *opaque, unsigned long start,
 				      unsigned long last),
 			    void *opaque);
+unsigned long iopt_iova_alignment(struct io_pagetable *iopt);
+void iopt_freeze(struct io_pagetable *iopt, struct mutex *nest);
+void iopt_thaw(struct io_pagetable *iopt);
 int iopt_forbid_huge_pages(struct io_pagetable *iopt);
 void iopt_allow_huge_pages(struct io_pagetable *iopt);
 

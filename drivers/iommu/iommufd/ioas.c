@@ -120,9 +120,7 @@ int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
 	if (rc)
 		goto out_put;
 
-	down_read(&ioas->iopt.iova_rwsem);
-	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
-	up_read(&ioas->iopt.iova_rwsem);
+	cmd->out_iova_alignment = iopt_iova_alignment(&ioas->iopt);
 	cmd->num_iovas = out.count;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 	if (!rc && out.count > out.capacity)
@@ -465,31 +463,35 @@ static int ioas_freeze_all(struct iommufd_ctx *ictx, struct xarray *held)
 			return rc;
 		}
 		/* Only this path holds several: they take turns on the mutex */
-		down_write_nest_lock(&ioas->iopt.domains_rwsem,
-				     &ictx->change_process_lock);
+		iopt_freeze(&ioas->iopt, &ictx->change_process_lock);
 	}
 	return 0;
 }
 
 static void ioas_thaw_all(struct iommufd_ctx *ictx, struct xarray *held)
+	__must_hold(&ictx->change_process_lock)
 {
 	struct iommufd_ioas *ioas;
 	unsigned long index;
 
+	lockdep_assert_held(&ictx->change_process_lock);
 	xa_for_each(held, index, ioas) {
-		up_write(&ioas->iopt.domains_rwsem);
+		iopt_thaw(&ioas->iopt);
 		iommufd_put_object(ictx, &ioas->obj);
 	}
 	xa_destroy(held);
 }
 
 /* Gather the pages of every IOAS in @held into @set */
-static int ioas_collect_all_pages(struct xarray *held, struct xarray *set)
+static int ioas_collect_all_pages(struct iommufd_ctx *ictx,
+				  struct xarray *held, struct xarray *set)
+	__must_hold(&ictx->change_process_lock)
 {
 	struct iommufd_ioas *ioas;
 	unsigned long index;
 	int rc = 0;
 
+	lockdep_assert_held(&ictx->change_process_lock);
 	xa_for_each(held, index, ioas) {
 		rc = iopt_collect_file_pages(&ioas->iopt, set);
 		if (rc)
@@ -561,7 +563,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	mutex_lock(&ictx->change_process_lock);
 	rc = ioas_freeze_all(ictx, &held);
 	if (!rc)
-		rc = ioas_collect_all_pages(&held, &set);
+		rc = ioas_collect_all_pages(ictx, &held, &set);
 	if (!rc)
 		rc = ioas_switch_payers(&set);
 	ioas_thaw_all(ictx, &held);

@@ -43,6 +43,44 @@
  *
  * Closing the file destroys whatever is left, leaves first: each pass
  * destroys every object nobody depends on, until the table is empty.
+ *
+ * Locking
+ * -------
+ * Every lock of iommufd, outermost first. A path may take a lock while
+ * holding only locks above it; all but the two xa_locks are sleeping locks.
+ *
+ *  iommufd_ctx::change_process_lock   CHANGE_PROCESS; the only holder of
+ *                                     several IOASes' domains_rwsem
+ *  iommufd_ioas::mutex                the IOAS's list of HWPTs; held while
+ *                                     an auto domain is found or made,
+ *                                     filled and attached
+ *  iommufd_group::lock                a group's HWPT, attachment, devices
+ *                                     and MSI window
+ *  iommufd_access::lock               an access's attach, replace, detach;
+ *                                     held around the driver's unmap
+ *                                     callback there
+ *  io_pagetable::domains_rwsem        the domains of an IOAS; read by every
+ *                                     map and unmap for their whole run,
+ *                                     written to add or remove a domain or
+ *                                     access
+ *   (the locks of an access driver's unmap callback, which runs here)
+ *  io_pagetable::iova_rwsem           the IOVA trees; held briefly
+ *  iopt_pages::mutex                  the pin trees, PFN store and charge
+ *                                     of one range of memory
+ *  mmap_lock, shmem/hugetlbfs locks   taken by GUP and memfd_pin_folios()
+ *
+ * and innermost, taken under any of the above and holding nothing of
+ * iommufd while held:
+ *
+ *  iommufd_access::ioas_lock          the access's IOAS pointers
+ *  iommufd_fault::mutex               a fault queue (then the IOMMU core's
+ *                                     fault locks, to answer a fault)
+ *  iommufd_ctx::compat_lock           the compat IOAS pointer and mode
+ *  xa_lock of iommufd_ctx::objects    the object table (a spinlock)
+ *  xa_lock of iommufd_ctx::groups     the groups by ID (a spinlock)
+ *
+ * Helpers that rely on a caller's lock say so with lockdep_assert_held()
+ * and, where sparse can follow it, __must_hold().
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -320,6 +358,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  bool auto_domain,
 			  const struct iommu_user_data *user_data);
 int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *paging);
+void iommufd_hwpt_paging_list(struct iommufd_hwpt_paging *paging);
 int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
 
 /**
