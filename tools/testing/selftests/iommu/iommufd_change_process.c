@@ -98,8 +98,7 @@ FIXTURE_SETUP(change)
 
 	if (geteuid())
 		SKIP(return, "needs CAP_SYS_RESOURCE to choose the mode");
-	if (mock_probe() == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	ASSERT_MOCK();
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_OK(option_set(self->fd, IOMMU_OPTION_RLIMIT_MODE, 0,

@@ -121,7 +121,7 @@ TEST(many_contexts_pinned)
 	char *buf;
 	int i;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	buf = alloc_shared(len, page_size);
 	ASSERT_NE(MAP_FAILED, buf);
 	check_fd = iommufd_open();
@@ -245,7 +245,7 @@ TEST_F(ctx, destroy_busy_with_access)
 	__u64 iova;
 	int access_fd;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
 	ASSERT_OK(mock_access_create(self->fd, ioas_id, 0, &access_fd));
 	EXPECT_ERR(EBUSY, obj_destroy(self->fd, ioas_id));
@@ -265,7 +265,7 @@ TEST_F(ctx, destroy_busy_with_device)
 {
 	__u32 ioas_id, stdev_id, hwpt_id, idev_id;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
 	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id,
 			      &idev_id));
@@ -296,7 +296,7 @@ TEST_F(ctx, close_with_live_objects)
 	int access_fd;
 	int i;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_a));
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_b));
 	for (i = 0; i != 2; i++)
@@ -327,7 +327,7 @@ TEST_F(ctx, access_outlives_close)
 	int access_fd, check_fd;
 	__u32 ioas_id, item;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
 	ASSERT_OK(ioas_map_at(self->fd, ioas_id, self->buf, CTX_BUF_LEN,
 			      0));
@@ -976,7 +976,7 @@ TEST_F(ctx, test_cmd_rules)
 {
 	struct iommu_test_cmd cmd = {};
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	cmd.op = 0;
 	EXPECT_ERR(EOPNOTSUPP, mock_cmd(self->fd, 0, &cmd));
 	cmd.op = 0x1000;
@@ -1000,7 +1000,7 @@ TEST_F(ctx, wrong_object_type)
 	__u32 num = 1;
 	int mfd;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
 	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id,
 			      &idev_id));
@@ -1181,7 +1181,7 @@ TEST_F(ctx, short_struct_works)
 	__u32 ioas_id, idev_id, hwpt_id;
 	size_t i;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
 	ASSERT_OK(mock_domain(self->fd, ioas_id, NULL, &hwpt_id, &idev_id));
 
@@ -1334,8 +1334,8 @@ FIXTURE_SETUP(dispatch)
 {
 	size_t rw = DISPATCH_PAGES * page_size;
 
-	if (variant->request == IOMMU_TEST_CMD && mock_probe() == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	if (variant->request == IOMMU_TEST_CMD)
+		ASSERT_MOCK();
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	self->area = mmap(NULL, rw + page_size, PROT_READ | PROT_WRITE,

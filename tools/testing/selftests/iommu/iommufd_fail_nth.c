@@ -92,6 +92,8 @@ static struct fi_knob fi_knobs[32];
 static unsigned int fi_nknobs;
 /* Why no sweep can run, or NULL */
 static const char *fi_skip;
+/* Set by missing(): a probe failed, and not for want of the feature */
+static bool probe_broken;
 /* The mock driver has its own fault attribute, debugfs fail_iommufd */
 static bool fi_have_iommufd;
 
@@ -1221,7 +1223,9 @@ static void sweep(struct __test_metadata *_metadata,
 	long left;
 
 	if (sc->probe) {
+		probe_broken = false;
 		why = sc->probe(env);
+		ASSERT_FALSE(probe_broken) TH_LOG("%s", why);
 		if (why)
 			SKIP(return, "%s", why);
 	}
@@ -1283,14 +1287,10 @@ FIXTURE_SETUP(fail_nth)
 	env->mfd = -1;
 	if (fi_skip)
 		SKIP(return, "%s", fi_skip);
-	rc = mock_probe();
-	if (rc == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
-	ASSERT_OK(rc) TH_LOG("the mock's pin check fails: %s", strerror(-rc));
+	ASSERT_MOCK();
 	rc = mock_device_probe();
-	if (rc)
-		SKIP(return, "no mock device can be created: %s",
-		     strerror(-rc));
+	ASSERT_OK(rc) TH_LOG("no mock device can be created: %s",
+			     strerror(-rc));
 
 	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
 		 (long)syscall(SYS_gettid));
@@ -1387,14 +1387,20 @@ static int probe_open(struct probe_ctx *p, bool device)
 }
 
 /* The reason to skip when @rc says a feature is missing, else NULL */
+/*
+ * A probe's verdict: NULL when @feature works. A kernel that does not offer
+ * it answers -ENOTTY or -EOPNOTSUPP, and the scenario is skipped; any other
+ * error is a broken feature, and the scenario fails (probe_broken).
+ */
 static const char *missing(int rc, const char *feature)
 {
 	static char why[128];
 
 	if (!rc)
 		return NULL;
-	snprintf(why, sizeof(why), "%s is not supported here (%s)", feature,
-		 strerror(-rc));
+	probe_broken = rc != -ENOTTY && rc != -EOPNOTSUPP;
+	snprintf(why, sizeof(why), "%s is %s here (%s)", feature,
+		 probe_broken ? "broken" : "not supported", strerror(-rc));
 	return why;
 }
 

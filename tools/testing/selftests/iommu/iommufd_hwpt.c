@@ -83,8 +83,7 @@ FIXTURE(hwpt)
 
 FIXTURE_SETUP(hwpt)
 {
-	if (mock_probe() == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	ASSERT_MOCK();
 	self->buf = alloc_shared(BUF_LEN, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0x6b, BUF_LEN);
@@ -1250,8 +1249,7 @@ FIXTURE_SETUP(dirty)
 {
 	size_t mark_bytes;
 
-	if (mock_probe() == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	ASSERT_MOCK();
 	/*
 	 * At least two pages, so that a quarter of the buffer is whole IO
 	 * pages: the small variants grow on a kernel with 64 KiB pages
@@ -1625,13 +1623,11 @@ TEST_F(dirty, read_errors)
 #define FAULT_ADDR 0x7e57f000ULL
 #define REC_SIZE sizeof(struct iommu_hwpt_pgfault)
 #define RESP_SIZE sizeof(struct iommu_hwpt_page_response)
-#define NO_IOPF "mock driver lacks IOMMU_TEST_OP_TRIGGER_IOPF"
 
 FIXTURE(fault)
 {
 	int fd;
 	int fault_fd;		/* the FAULT's queue, -1 once closed */
-	bool no_iopf;		/* the mock cannot trigger faults */
 	char *buf;		/* mapped in the IOAS */
 	__u32 ioas_id;
 	__u32 stdev_id;
@@ -1643,8 +1639,7 @@ FIXTURE(fault)
 
 FIXTURE_SETUP(fault)
 {
-	if (mock_probe() == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	ASSERT_MOCK();
 	self->fault_fd = -1;
 	self->buf = alloc_shared(BUF_LEN, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, self->buf);
@@ -1666,9 +1661,8 @@ FIXTURE_SETUP(fault)
 					 &self->nested_id));
 	ASSERT_OK(mock_replace(self->fd, self->stdev_id, self->nested_id,
 			       NULL));
-	/* No device 0: ENOENT, unless the mock does not know the op at all */
-	self->no_iopf = mock_trigger_iopf(self->fd, 0, 0, 0, 0, 0) ==
-			-EOPNOTSUPP;
+	/* A page request from a device that does not exist */
+	ASSERT_ERR(ENOENT, mock_trigger_iopf(self->fd, 0, 0, 0, 0, 0));
 }
 
 FIXTURE_TEARDOWN(fault)
@@ -1814,9 +1808,6 @@ TEST_F(fault, deliver_and_answer)
 	const __u32 perm = IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE;
 	struct iommu_hwpt_pgfault rec;
 
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
-
 	ASSERT_OK(trigger(self, self->idev_id, 0x5a, 7, perm, FAULT_ADDR));
 	EXPECT_EQ(POLLIN | POLLOUT, poll_now(self->fault_fd));
 	memset(&rec, 0xcc, sizeof(rec));
@@ -1849,9 +1840,6 @@ TEST_F(fault, no_pasid)
 			   IOMMU_PGFAULT_PERM_READ;
 	struct iommu_hwpt_pgfault rec;
 
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
-
 	ASSERT_OK(trigger(self, self->idev_id, 0, 1, perm,
 			  FAULT_ADDR + page_size));
 	ASSERT_EQ(REC_SIZE, fault_read(self->fault_fd, &rec, sizeof(rec)));
@@ -1869,9 +1857,6 @@ TEST_F(fault, several_groups)
 	struct iommu_hwpt_page_response resp[3];
 	struct iommu_hwpt_pgfault rec[5];
 	unsigned int i;
-
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
 
 	for (i = 0; i != 3; i++)
 		ASSERT_OK(trigger(self, self->idev_id, 0, 10 + i,
@@ -1910,9 +1895,6 @@ TEST_F(fault, bad_io)
 	struct iommu_hwpt_pgfault rec[2];
 	void *none;
 	ssize_t n;
-
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
 
 	ASSERT_OK(trigger(self, self->idev_id, 0, 3, IOMMU_PGFAULT_PERM_WRITE,
 			  FAULT_ADDR));
@@ -1958,9 +1940,6 @@ TEST_F(fault, detach_answers)
 {
 	struct iommu_hwpt_pgfault rec;
 
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
-
 	ASSERT_OK(trigger(self, self->idev_id, 0, 1, IOMMU_PGFAULT_PERM_READ,
 			  FAULT_ADDR));
 	ASSERT_OK(trigger(self, self->idev_id, 0, 2, IOMMU_PGFAULT_PERM_READ,
@@ -2003,9 +1982,6 @@ TEST_F(fault, two_devices)
 	struct iommu_hwpt_pgfault rec[2];
 	__u32 stdev2, idev2, hwpt;
 
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
-
 	ASSERT_OK(mock_domain(self->fd, self->nested_id, &stdev2, &hwpt,
 			      &idev2));
 	EXPECT_EQ(self->nested_id, hwpt);
@@ -2035,9 +2011,6 @@ TEST_F(fault, close_with_faults_pending)
 	struct iommu_hwpt_pgfault rec;
 	unsigned int i;
 
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
-
 	for (i = 0; i != 4; i++)
 		ASSERT_OK(trigger(self, self->idev_id, i, i,
 				  IOMMU_PGFAULT_PERM_READ, FAULT_ADDR));
@@ -2051,9 +2024,6 @@ TEST_F(fault, close_with_faults_pending)
 TEST_F(fault, no_queue_no_delivery)
 {
 	__u32 plain_nested, hwpt;
-
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
 
 	ASSERT_OK(hwpt_alloc_mock_nested(self->fd, self->idev_id,
 					 self->parent_id, 0, 0, IOTLB_DEFAULT,

@@ -38,7 +38,6 @@ FIXTURE(ioas)
 	__u32 hwpt_id[2];
 	__u64 base;		/* an IOVA every variant can map at */
 	__u64 align;		/* IOAS alignment the devices impose */
-	bool count_pins;	/* the mock can count pins */
 	char *buf;		/* BUF_LEN shared bytes, 2 MiB aligned */
 };
 
@@ -128,8 +127,7 @@ FIXTURE_SETUP(ioas)
 		ASSERT_OK(ioas_add_device(self, variant->own_hwpt, i));
 	self->base = MOCK_APERTURE_START;
 	self->align = self->ndev ? mock_io_page : 1;
-	/* Only a kernel without any mock cannot count pins */
-	self->count_pins = mock_probe() != -ENOTTY;
+	ASSERT_MOCK();
 	self->buf = alloc_shared(BUF_LEN, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0xa5, BUF_LEN);
@@ -163,15 +161,10 @@ static int domains_map(struct _test_data_ioas *self, __u64 iova, const void *p,
 	return 0;
 }
 
-/*
- * 0 if every page of [@p, @p + @len) has @pins pins (-EIO if not). Also 0
- * on a kernel without the mock driver, which cannot count them.
- */
+/* 0 if every page of [@p, @p + @len) has @pins pins (-EIO if not) */
 static int pins_are(struct _test_data_ioas *self, const void *p, __u64 len,
 		    unsigned int pins)
 {
-	if (!self->count_pins)
-		return 0;
 	return mock_check_pins(self->fd, p, len, pins);
 }
 
@@ -204,7 +197,7 @@ TEST_F(ioas, map_fixed)
 		EXPECT_ERR(EINVAL, domains_map(self, self->base,
 					       self->buf + page_size,
 					       page_size));
-	if (self->ndev && self->count_pins)
+	if (self->ndev)
 		EXPECT_ERR(EIO, pins_are(self, self->buf, BUF_LEN, 0));
 
 	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, self->base, BUF_LEN,

@@ -175,7 +175,7 @@ TEST(check_extension_cache_coherency)
 	__u32 ioas_id, stdev_id;
 	int fd;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	fd = iommufd_open();
 	ASSERT_LE(0, fd);
 	EXPECT_ERR(ENODEV, vfio_val(fd, VFIO_CHECK_EXTENSION,
@@ -240,7 +240,7 @@ TEST(set_iommu_type1_refused)
 	char *buf;
 	int fd;
 
-	SKIP_WITHOUT_MOCK(return);
+	ASSERT_MOCK();
 	buf = alloc_shared(BUF_LEN, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, buf);
 	fd = iommufd_open();
@@ -291,12 +291,9 @@ TEST(compat_ioas_choice)
 	EXPECT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_CLEAR, NULL));
 	got = b + 1;
 	EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &got));
-	if (mock_probe() != -ENOTTY) {
-		ASSERT_OK(mock_domain(fd, b, NULL, &hwpt_id, &got));
-		EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &got));
-		EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET,
-					       &hwpt_id));
-	}
+	ASSERT_OK(mock_domain(fd, b, NULL, &hwpt_id, &got));
+	EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &got));
+	EXPECT_ERR(ENOENT, compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &hwpt_id));
 
 	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &a));
 	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
@@ -418,10 +415,7 @@ TEST(vfio_container_node)
 	ASSERT_OK(option_get(fd, IOMMU_OPTION_RLIMIT_MODE, 0, &mode));
 	EXPECT_EQ(1, mode);
 	EXPECT_ERR(ENODEV, compat_ioas(fd, IOMMU_VFIO_IOAS_GET, &got));
-	if (mock_probe() == -ENOTTY) {
-		close(fd);
-		SKIP(return, "the rest needs the mock driver");
-	}
+	ASSERT_MOCK();
 
 	buf = alloc_shared(len, page_size);
 	ASSERT_NE(MAP_FAILED, buf);
@@ -472,8 +466,7 @@ FIXTURE_VARIANT_ADD(compat, type1v2)
 
 FIXTURE_SETUP(compat)
 {
-	if (mock_probe() == -ENOTTY)
-		SKIP(return, "kernel built without CONFIG_IOMMUFD_TEST");
+	ASSERT_MOCK();
 	self->buf = alloc_shared(BUF_LEN, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0x3e, BUF_LEN);
