@@ -144,7 +144,11 @@ static inline void pci_path(char *path, size_t len, const char *bdf,
 	snprintf(path, len, "%s/%s/%s", SYS_PCI_DEVICES, bdf, what);
 }
 
-/* The PCI address of the first edu device in sysfs, or -ENODEV */
+/*
+ * The PCI address of the edu device with the lowest address, or -ENODEV.
+ * The lowest, as sysfs lists devices in no particular order and a VM may
+ * have more than one (scripts/suites/vtd).
+ */
 static inline int edu_find(char *bdf, size_t len)
 {
 	unsigned long long vendor, device;
@@ -165,9 +169,9 @@ static inline int edu_find(char *bdf, size_t len)
 		pci_path(path, sizeof(path), d->d_name, "device");
 		if (sysfs_read_hex(path, &device) || device != EDU_DEVICE)
 			continue;
-		str_copy(bdf, len, d->d_name);
+		if (rc || strcmp(d->d_name, bdf) < 0)
+			str_copy(bdf, len, d->d_name);
 		rc = 0;
-		break;
 	}
 	closedir(dir);
 	return rc;
