@@ -73,6 +73,7 @@ enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,	/* no dirty tracking */
 	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,	/* large IO page sizes */
 	MOCK_FLAGS_DEVICE_PASID = 1 << 2,	/* PASID capable */
+	MOCK_FLAGS_DEVICE_FOREIGN = 1 << 3,	/* behind the second mock IOMMU */
 };
 
 /* Each mock nested domain has a small IOTLB that invalidation acts on */

@@ -30,6 +30,11 @@
  * still maps something - WARNs here. Nothing userspace does can get there:
  * every error userspace can cause is returned as an errno instead.
  *
+ * A second mock IOMMU, with the same callbacks but ops of its own, drives
+ * a second bus ("iommufd-mock-foreign") for MOCK_FLAGS_DEVICE_FOREIGN
+ * devices: to iommufd it is another IOMMU driver, whose domains those of
+ * the first must never be mixed with.
+ *
  * Devices created with MOCK_FLAGS_DEVICE_HUGE_IOVA get domains that also
  * have a MOCK_HUGE_PAGE_SIZE IOPTE, dirty-tracked as one unit like a real
  * large IOPTE. Nested domains (IOMMU_HWPT_DATA_SELFTEST) have no page table,
@@ -124,7 +129,7 @@ bool iommufd_should_fail(void)
 
 #define MOCK_DEV_FLAGS_ALL                                                  \
 	(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |          \
-	 MOCK_FLAGS_DEVICE_PASID)
+	 MOCK_FLAGS_DEVICE_PASID | MOCK_FLAGS_DEVICE_FOREIGN)
 
 /*
  * A recorded IOPTE: the physical address in IO pages, shifted above these
@@ -218,6 +223,19 @@ static struct iommu_device mock_iommu = {
 };
 
 static struct notifier_block mock_bus_nb;
+
+/* The second mock IOMMU: mock_ops' callbacks, another driver's identity */
+static struct iommu_ops mock_foreign_ops;
+
+static const struct bus_type mock_foreign_bus = {
+	.name = "iommufd-mock-foreign",
+};
+
+static struct iommu_device mock_foreign_iommu = {
+	.max_pasids = 1U << MOCK_PASID_WIDTH,
+};
+
+static struct notifier_block mock_foreign_bus_nb;
 static DEFINE_IDA(mock_dev_ida);
 /* Where the I/O page faults of devices with IOPF enabled wait; may be NULL */
 static struct iopf_queue *mock_iopf_queue;
@@ -562,7 +580,7 @@ static struct iommu_domain *mock_domain_alloc_flags(struct device *dev,
 	mock->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	mock->domain.ops = &mock_domain_ops;
-	mock->domain.owner = &mock_ops;
+	mock->domain.owner = dev_iommu_ops(dev);
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (mock->huge)
 		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
@@ -608,7 +626,7 @@ mock_domain_alloc_nested(struct iommu_domain *parent, u32 flags,
 		nested->iotlb[i] = data.iotlb;
 	nested->domain.type = IOMMU_DOMAIN_NESTED;
 	nested->domain.ops = &mock_nested_ops;
-	nested->domain.owner = &mock_ops;
+	nested->domain.owner = parent->owner;
 	return &nested->domain;
 }
 
@@ -692,10 +710,12 @@ static const struct iommu_domain_ops mock_nested_ops = {
 
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
+	if (dev->bus == &mock_bus)
+		return &mock_iommu;
+	if (dev->bus == &mock_foreign_bus)
+		return &mock_foreign_iommu;
 	/* A real device, probed with us by a core that had no better choice */
-	if (dev->bus != &mock_bus)
-		return ERR_PTR(-ENODEV);
-	return &mock_iommu;
+	return ERR_PTR(-ENODEV);
 }
 
 /* DMA is always coherent, and dirty-tracked unless the device says not */
@@ -853,7 +873,8 @@ static struct mock_dev *mock_dev_create(u32 dev_flags)
 	/* From here on mock_dev_release() frees everything */
 	device_initialize(&mdev->dev);
 	mdev->dev.release = mock_dev_release;
-	mdev->dev.bus = &mock_bus;
+	mdev->dev.bus = dev_flags & MOCK_FLAGS_DEVICE_FOREIGN ?
+			&mock_foreign_bus : &mock_bus;
 	rc = mock_dev_add(mdev);
 	if (rc) {
 		put_device(&mdev->dev);
@@ -874,7 +895,7 @@ static struct mock_dev *mock_dev_create(u32 dev_flags)
  */
 bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
-	return dev->bus == &mock_bus;
+	return dev->bus == &mock_bus || dev->bus == &mock_foreign_bus;
 }
 
 /*
@@ -1971,6 +1992,40 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	return fn(ucmd, cmd);
 }
 
+/* Register the second mock IOMMU and its bus */
+static int __init mock_foreign_init(void)
+{
+	int rc;
+
+	mock_foreign_ops = mock_ops;
+	rc = bus_register(&mock_foreign_bus);
+	if (rc)
+		return rc;
+	rc = iommu_device_sysfs_add(&mock_foreign_iommu, NULL, NULL, "%s",
+				    mock_foreign_bus.name);
+	if (rc)
+		goto err_bus;
+	rc = iommu_device_register_bus(&mock_foreign_iommu, &mock_foreign_ops,
+				       &mock_foreign_bus, &mock_foreign_bus_nb);
+	if (rc)
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock_foreign_iommu);
+err_bus:
+	bus_unregister(&mock_foreign_bus);
+	return rc;
+}
+
+static void mock_foreign_exit(void)
+{
+	iommu_device_unregister_bus(&mock_foreign_iommu, &mock_foreign_bus,
+				    &mock_foreign_bus_nb);
+	iommu_device_sysfs_remove(&mock_foreign_iommu);
+	bus_unregister(&mock_foreign_bus);
+}
+
 /**
  * iommufd_test_init() - register the mock IOMMU and its bus
  *
@@ -1996,12 +2051,17 @@ int __init iommufd_test_init(void)
 				       &mock_bus_nb);
 	if (rc)
 		goto err_sysfs;
+	rc = mock_foreign_init();
+	if (rc)
+		goto err_register;
 
 	/* Only fail-nth and debugfs users need it: failure is not fatal */
 	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
 	return 0;
 
+err_register:
+	iommu_device_unregister_bus(&mock_iommu, &mock_bus, &mock_bus_nb);
 err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu);
 err_bus:
@@ -2022,6 +2082,7 @@ err_iopf:
 void iommufd_test_exit(void)
 {
 	debugfs_remove_recursive(fail_iommufd_dir);
+	mock_foreign_exit();
 	iommu_device_unregister_bus(&mock_iommu, &mock_bus, &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu);
 	bus_unregister(&mock_bus);
