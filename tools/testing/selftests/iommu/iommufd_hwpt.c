@@ -193,7 +193,7 @@ TEST_F(hwpt, mock_domain_flags)
 		EXPECT_NE(self->idev_id, idev_id);
 	}
 	/* Unknown device flags are refused, and make no device */
-	for (bit = 3; bit != 32; bit++)
+	for (bit = 4; bit != 32; bit++)
 		EXPECT_ERR(EOPNOTSUPP,
 			   mock_domain_flags(self->fd, self->ioas_id,
 					     1U << bit, NULL, NULL, NULL));
@@ -474,7 +474,7 @@ TEST_F(hwpt, alloc_errors)
 				    &nd_idev));
 
 	/* Unknown flags come first */
-	for (bit = 3; bit != 32; bit++)
+	for (bit = 4; bit != 32; bit++)
 		EXPECT_ERR(EOPNOTSUPP, hwpt_alloc(self->fd, 0, 0, 1U << bit,
 						  &id));
 	/* Then data_len against data_type, before any lookup */
@@ -706,6 +706,44 @@ TEST_F(hwpt, nested_alloc)
 	EXPECT_ERR(EBUSY, obj_destroy(self->fd, parent_id));
 	ASSERT_OK(obj_destroy(self->fd, nested[1]));
 	EXPECT_OK(obj_destroy(self->fd, parent_id));
+}
+
+/*
+ * A nesting parent belongs to the IOMMU driver that made it: a device
+ * behind another IOMMU (the second mock, MOCK_FLAGS_DEVICE_FOREIGN) cannot
+ * have a nested HWPT on it, as its driver would take the parent for one of
+ * its own domains. On a parent of its own driver it can.
+ */
+TEST_F(hwpt, nested_parent_of_another_driver)
+{
+	__u32 parent_id, foreign_parent_id, nested_id;
+	__u32 stdev_id, foreign_idev_id, auto_id;
+
+	/* Not even the IOAS's automatic domain is shared across drivers */
+	ASSERT_OK(mock_domain_flags(self->fd, self->ioas_id,
+				    MOCK_FLAGS_DEVICE_FOREIGN, &stdev_id,
+				    &auto_id, &foreign_idev_id));
+	EXPECT_NE(self->hwpt_id, auto_id);
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_NEST_PARENT, &parent_id));
+	ASSERT_OK(hwpt_alloc(self->fd, foreign_idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_NEST_PARENT, &foreign_parent_id));
+
+	EXPECT_ERR(EINVAL, hwpt_alloc_mock_nested(self->fd, foreign_idev_id,
+						  parent_id, 0, 0,
+						  IOTLB_DEFAULT, &nested_id));
+	EXPECT_ERR(EINVAL, hwpt_alloc_mock_nested(self->fd, self->idev_id,
+						  foreign_parent_id, 0, 0,
+						  IOTLB_DEFAULT, &nested_id));
+	/* Nothing was made: the parents are free to go */
+	EXPECT_OK(obj_destroy(self->fd, parent_id));
+
+	ASSERT_OK(hwpt_alloc_mock_nested(self->fd, foreign_idev_id,
+					 foreign_parent_id, 0, 0,
+					 IOTLB_DEFAULT, &nested_id));
+	EXPECT_OK(obj_destroy(self->fd, nested_id));
+	EXPECT_OK(obj_destroy(self->fd, foreign_parent_id));
+	EXPECT_OK(obj_destroy(self->fd, stdev_id));
 }
 
 /*
