@@ -1111,35 +1111,6 @@ unsigned long iopt_iova_alignment(struct io_pagetable *iopt)
 	return iopt->iova_alignment;
 }
 
-/**
- * iopt_freeze() - wait for the maps and unmaps in flight and hold off others
- * @iopt: the table
- * @nest: the mutex under which several tables are frozen at once
- *
- * Every map and unmap holds domains_rwsem for reading from start to end, so
- * holding it for writing sees none half done. Undone with iopt_thaw().
- *
- * Context: Process context, @nest held.
- */
-void iopt_freeze(struct io_pagetable *iopt, struct mutex *nest)
-	__acquires(&iopt->domains_rwsem)
-{
-	lockdep_assert_held(nest);
-	down_write_nest_lock(&iopt->domains_rwsem, nest);
-	__acquire(&iopt->domains_rwsem);
-}
-
-/**
- * iopt_thaw() - undo iopt_freeze()
- * @iopt: the table
- */
-void iopt_thaw(struct io_pagetable *iopt)
-	__releases(&iopt->domains_rwsem)
-{
-	__release(&iopt->domains_rwsem);
-	up_write(&iopt->domains_rwsem);
-}
-
 /* The smallest IOVA granule of a domain */
 static unsigned long iopt_domain_granule(struct iommu_domain *domain)
 {

@@ -277,8 +277,6 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt,
 				      unsigned long last),
 			    void *opaque);
 unsigned long iopt_iova_alignment(struct io_pagetable *iopt);
-void iopt_freeze(struct io_pagetable *iopt, struct mutex *nest);
-void iopt_thaw(struct io_pagetable *iopt);
 int iopt_forbid_huge_pages(struct io_pagetable *iopt);
 void iopt_allow_huge_pages(struct io_pagetable *iopt);
 

@@ -439,61 +439,24 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 }
 
 /*
- * Hold every IOAS of the context still, each in @held with a short-term
- * reference: its domains_rwsem for writing waits for the maps and unmaps
- * in flight and keeps new ones out until ioas_thaw_all().
+ * Gather the pages of every IOAS of the context into @set. With maps_rwsem
+ * held for writing no map or unmap is in flight, and none starts.
  */
-static int ioas_freeze_all(struct iommufd_ctx *ictx, struct xarray *held)
-	__must_hold(&ictx->change_process_lock)
+static int ioas_collect_all_pages(struct iommufd_ctx *ictx, struct xarray *set)
+	__must_hold(&ictx->maps_rwsem)
 {
 	struct iommufd_object *obj;
 	unsigned long index;
-	int rc;
+	int rc = 0;
 
-	lockdep_assert_held(&ictx->change_process_lock);
-
+	lockdep_assert_held_write(&ictx->maps_rwsem);
 	xa_for_each(&ictx->objects, index, obj) {
 		struct iommufd_ioas *ioas = iommufd_get_ioas(ictx, index);
 
 		if (IS_ERR(ioas))
 			continue;
-		rc = xa_insert(held, index, ioas, GFP_KERNEL_ACCOUNT);
-		if (rc) {
-			iommufd_put_object(ictx, &ioas->obj);
-			return rc;
-		}
-		/* Only this path holds several: they take turns on the mutex */
-		iopt_freeze(&ioas->iopt, &ictx->change_process_lock);
-	}
-	return 0;
-}
-
-static void ioas_thaw_all(struct iommufd_ctx *ictx, struct xarray *held)
-	__must_hold(&ictx->change_process_lock)
-{
-	struct iommufd_ioas *ioas;
-	unsigned long index;
-
-	lockdep_assert_held(&ictx->change_process_lock);
-	xa_for_each(held, index, ioas) {
-		iopt_thaw(&ioas->iopt);
-		iommufd_put_object(ictx, &ioas->obj);
-	}
-	xa_destroy(held);
-}
-
-/* Gather the pages of every IOAS in @held into @set */
-static int ioas_collect_all_pages(struct iommufd_ctx *ictx,
-				  struct xarray *held, struct xarray *set)
-	__must_hold(&ictx->change_process_lock)
-{
-	struct iommufd_ioas *ioas;
-	unsigned long index;
-	int rc = 0;
-
-	lockdep_assert_held(&ictx->change_process_lock);
-	xa_for_each(held, index, ioas) {
 		rc = iopt_collect_file_pages(&ioas->iopt, set);
+		iommufd_put_object(ictx, &ioas->obj);
 		if (rc)
 			break;
 	}
@@ -548,7 +511,7 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_change_process *cmd = ucmd->cmd;
 	struct iommufd_ctx *ictx = ucmd->ictx;
-	struct xarray set, held;
+	struct xarray set;
 	struct iopt_pages *pages;
 	unsigned long index;
 	int rc;
@@ -558,16 +521,15 @@ int iommufd_ioas_change_process(struct iommufd_ucmd *ucmd)
 	if (!current->mm)
 		return -EINVAL;
 
+	/* Maps in flight finish first: waiting for them can be killed */
+	rc = down_write_killable(&ictx->maps_rwsem);
+	if (rc)
+		return rc;
 	xa_init(&set);
-	xa_init(&held);
-	mutex_lock(&ictx->change_process_lock);
-	rc = ioas_freeze_all(ictx, &held);
-	if (!rc)
-		rc = ioas_collect_all_pages(ictx, &held, &set);
+	rc = ioas_collect_all_pages(ictx, &set);
 	if (!rc)
 		rc = ioas_switch_payers(&set);
-	ioas_thaw_all(ictx, &held);
-	mutex_unlock(&ictx->change_process_lock);
+	up_write(&ictx->maps_rwsem);
 	xa_for_each(&set, index, pages)
 		iopt_pages_put(pages);
 	xa_destroy(&set);

@@ -47,10 +47,10 @@
  * Locking
  * -------
  * Every lock of iommufd, outermost first. A path may take a lock while
- * holding only locks above it; all but the two xa_locks are sleeping locks.
+ * holding only locks above it; the spinlocks are marked, the rest sleep.
  *
- *  iommufd_ctx::change_process_lock   CHANGE_PROCESS; the only holder of
- *                                     several IOASes' domains_rwsem
+ *  iommufd_ctx::maps_rwsem            read around every map and unmap
+ *                                     ioctl, written by CHANGE_PROCESS
  *  iommufd_ioas::mutex                the IOAS's list of HWPTs; held while
  *                                     an auto domain is found or made,
  *                                     filled and attached
@@ -69,18 +69,20 @@
  *                                     of one range of memory
  *  mmap_lock, shmem/hugetlbfs locks   taken by GUP and memfd_pin_folios()
  *
- * and innermost, taken under any of the above and holding nothing of
- * iommufd while held:
+ * and, taken under any of the above (or none):
  *
- *  iommufd_access::ioas_lock          the access's IOAS pointers
+ *  iommufd_ctx::compat_lock           the compat IOAS pointer and mode;
+ *                                     allocates and publishes the compat
+ *                                     IOAS under it (then the xa_lock)
  *  iommufd_fault::mutex               a fault queue (then the IOMMU core's
  *                                     fault locks, to answer a fault)
- *  iommufd_ctx::compat_lock           the compat IOAS pointer and mode
+ *  iommufd_access::ioas_lock          the access's IOAS pointers
  *  xa_lock of iommufd_ctx::objects    the object table (a spinlock)
  *  xa_lock of iommufd_ctx::groups     the groups by ID (a spinlock)
  *
- * Helpers that rely on a caller's lock say so with lockdep_assert_held()
- * and, where sparse can follow it, __must_hold().
+ * Helpers that rely on a caller's lock assert it with lockdep_assert_held()
+ * and say it with __must_hold(), which sparse does not check at the call
+ * sites: lockdep does.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -120,8 +122,9 @@ enum iommufd_account_mode {
  * @destroy_wait: woken when an object's @active count drops to zero
  * @groups: iommu_group ID -> struct iommufd_group of the bound devices
  * @compat_lock: protects @vfio_ioas and @no_iommu_mode
- * @change_process_lock: held by IOMMU_IOAS_CHANGE_PROCESS, the only path
- *                       that holds the locks of several IOASes at once
+ * @maps_rwsem: held for reading by every ioctl that maps or unmaps (see
+ *              iommufd_run_ucmd()), for writing by IOAS_CHANGE_PROCESS,
+ *              which must see no map half done
  * @vfio_ioas: the IOAS the VFIO container emulation uses, or NULL
  * @no_iommu_mode: the VFIO container emulation was put in no-IOMMU mode
  * @account_mode: enum iommufd_account_mode for new mappings; set with
@@ -135,7 +138,7 @@ struct iommufd_ctx {
 	struct xarray groups;
 
 	struct mutex compat_lock; /* see @compat_lock above */
-	struct mutex change_process_lock; /* see above */
+	struct rw_semaphore maps_rwsem; /* see above */
 	struct iommufd_ioas *vfio_ioas;
 	bool no_iommu_mode;
 	u8 account_mode;

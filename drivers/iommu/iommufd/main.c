@@ -21,6 +21,7 @@
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/slab.h>
+#include <linux/vfio.h>
 
 #include "iommufd_private.h"
 #include "iommufd_test.h"
@@ -379,25 +380,33 @@ int iommufd_option(struct iommufd_ucmd *ucmd)
  * @handler: runs the command on the kernel's copy in ucmd->cmd
  * @min_size: size of the first version of the struct; less is -EINVAL
  * @size: size of the struct this kernel knows
+ * @maps: the command maps or unmaps: it runs under iommufd_ctx::maps_rwsem
  */
 struct iommufd_ucmd_desc {
 	int (*handler)(struct iommufd_ucmd *ucmd);
 	u16 min_size;
 	u16 size;
+	bool maps;
 };
 
 /*
  * One table row, for the command IOMMU_@name taking struct iommu_@tag,
  * whose first version ended with the member @first_last.
  */
-#define IOMMUFD_UCMD(name, tag, first_last, fn)                              \
+#define __IOMMUFD_UCMD(name, tag, first_last, fn, changes_maps)              \
 	[IOMMUFD_CMD_##name - IOMMUFD_CMD_BASE] = {                          \
 		.handler = fn,                                               \
 		.min_size = offsetofend(struct iommu_##tag, first_last),     \
 		.size = sizeof(struct iommu_##tag) +                         \
 			BUILD_BUG_ON_ZERO(sizeof(struct iommu_##tag) >       \
 					  IOMMUFD_UCMD_MAX_SIZE),            \
+		.maps = changes_maps,                                        \
 	}
+#define IOMMUFD_UCMD(name, tag, first_last, fn)                              \
+	__IOMMUFD_UCMD(name, tag, first_last, fn, false)
+/* A command that maps or unmaps */
+#define IOMMUFD_UCMD_MAPS(name, tag, first_last, fn)                         \
+	__IOMMUFD_UCMD(name, tag, first_last, fn, true)
 
 /* IOMMU_TEST_CMD is numbered apart, after the others */
 #define IOMMUFD_CMD_TEST_CMD _IOC_NR(IOMMU_TEST_CMD)
@@ -408,11 +417,11 @@ static const struct iommufd_ucmd_desc iommufd_ucmds[] = {
 		     iommufd_ioas_alloc_ioctl),
 	IOMMUFD_UCMD(IOAS_ALLOW_IOVAS, ioas_allow_iovas, allowed_iovas,
 		     iommufd_ioas_allow_iovas),
-	IOMMUFD_UCMD(IOAS_COPY, ioas_copy, src_iova, iommufd_ioas_copy),
+	IOMMUFD_UCMD_MAPS(IOAS_COPY, ioas_copy, src_iova, iommufd_ioas_copy),
 	IOMMUFD_UCMD(IOAS_IOVA_RANGES, ioas_iova_ranges, out_iova_alignment,
 		     iommufd_ioas_iova_ranges),
-	IOMMUFD_UCMD(IOAS_MAP, ioas_map, iova, iommufd_ioas_map),
-	IOMMUFD_UCMD(IOAS_UNMAP, ioas_unmap, length, iommufd_ioas_unmap),
+	IOMMUFD_UCMD_MAPS(IOAS_MAP, ioas_map, iova, iommufd_ioas_map),
+	IOMMUFD_UCMD_MAPS(IOAS_UNMAP, ioas_unmap, length, iommufd_ioas_unmap),
 	IOMMUFD_UCMD(OPTION, option, val64, iommufd_option),
 	IOMMUFD_UCMD(VFIO_IOAS, vfio_ioas, __reserved, iommufd_vfio_ioas),
 	IOMMUFD_UCMD(HWPT_ALLOC, hwpt_alloc, __reserved, iommufd_hwpt_alloc),
@@ -425,8 +434,8 @@ static const struct iommufd_ucmd_desc iommufd_ucmds[] = {
 		     iommufd_hwpt_invalidate),
 	IOMMUFD_UCMD(FAULT_QUEUE_ALLOC, fault_alloc, out_fault_fd,
 		     iommufd_fault_alloc),
-	IOMMUFD_UCMD(IOAS_MAP_FILE, ioas_map_file, iova,
-		     iommufd_ioas_map_file),
+	IOMMUFD_UCMD_MAPS(IOAS_MAP_FILE, ioas_map_file, iova,
+			  iommufd_ioas_map_file),
 	IOMMUFD_UCMD(IOAS_CHANGE_PROCESS, ioas_change_process, __reserved,
 		     iommufd_ioas_change_process),
 #ifdef CONFIG_IOMMUFD_TEST
@@ -455,7 +464,32 @@ static int iommufd_run_ucmd(struct iommufd_ctx *ictx,
 	if (rc)
 		return rc;
 	ucmd.cmd = buf;
-	return desc->handler(&ucmd);
+	if (!desc->maps)
+		return desc->handler(&ucmd);
+
+	rc = down_read_killable(&ictx->maps_rwsem);
+	if (rc)
+		return rc;
+	rc = desc->handler(&ucmd);
+	up_read(&ictx->maps_rwsem);
+	return rc;
+}
+
+/* VFIO's container ioctls; its maps and unmaps like ours */
+static long iommufd_vfio_container_ioctl(struct iommufd_ctx *ictx,
+					 unsigned int cmd, unsigned long arg)
+{
+	long rc;
+
+	if (cmd != VFIO_IOMMU_MAP_DMA && cmd != VFIO_IOMMU_UNMAP_DMA)
+		return iommufd_vfio_ioctl(ictx, cmd, arg);
+
+	rc = down_read_killable(&ictx->maps_rwsem);
+	if (rc)
+		return rc;
+	rc = iommufd_vfio_ioctl(ictx, cmd, arg);
+	up_read(&ictx->maps_rwsem);
+	return rc;
 }
 
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -466,7 +500,8 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	/* Outside our numbers: VFIO's container ioctls share our type */
 	if (nr < IOMMUFD_CMD_BASE ||
 	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ucmds))
-		return iommufd_vfio_ioctl(filp->private_data, cmd, arg);
+		return iommufd_vfio_container_ioctl(filp->private_data, cmd,
+						    arg);
 
 	/* Every command of ours is _IO(IOMMUFD_TYPE, nr), exactly */
 	if (cmd != _IO(IOMMUFD_TYPE, nr))
@@ -518,7 +553,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->compat_lock);
-	mutex_init(&ictx->change_process_lock);
+	init_rwsem(&ictx->maps_rwsem);
 
 	/*
 	 * VFIO type1 charged mm->locked_vm; its users (and their prlimit
@@ -545,7 +580,6 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ictx->groups);
 	xa_destroy(&ictx->objects);
 	mutex_destroy(&ictx->compat_lock);
-	mutex_destroy(&ictx->change_process_lock);
 	kfree(ictx);
 	return 0;
 }

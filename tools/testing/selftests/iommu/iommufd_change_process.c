@@ -244,6 +244,24 @@ TEST_F(change, same_process)
 }
 
 /*
+ * Many IOASes, all empty but one: the change visits them all and holds no
+ * lock per IOAS while it works, so their number is no limit (a lock per
+ * IOAS held at once overflowed lockdep's nesting count at 2048).
+ */
+TEST_F(change, many_ioas)
+{
+	__u32 id;
+	int i;
+
+	for (i = 0; i != 2100; i++)
+		ASSERT_OK(ioas_alloc(self->fd, &id));
+	/* The one with the device, whose mappings are pinned and charged */
+	ASSERT_OK(map_memfd(self, self->ioas_id, 0, BASE_IOVA));
+	ASSERT_OK(change_process(self->fd, 0));
+	EXPECT_EQ(FILE_KIB, charged(self, variant));
+}
+
+/*
  * Every IOAS moves, and memory that several mappings share (a copy, or a
  * second domain) is charged once, so it moves once.
  */

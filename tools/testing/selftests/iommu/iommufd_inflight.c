@@ -73,6 +73,17 @@ static void *hwpt_job_run(void *arg)
 	return NULL;
 }
 
+/* Reap child @pid within @ms; false if it is still there */
+static bool wait_child(pid_t pid, int *status, int ms)
+{
+	while (ms-- > 0) {
+		if (waitpid(pid, status, WNOHANG) == pid)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 /* Wait up to @ms for *@done; true if it came */
 static bool wait_done(atomic_bool *done, int ms)
 {
@@ -334,17 +345,53 @@ TEST_F(inflight, failed_fill_leaves_nothing)
 struct change_job {
 	int fd;
 	int rc;
+	atomic_int tid;
 	atomic_bool done;
 };
+
+static int change_process(int fd)
+{
+	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
+
+	return ifd_ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
 
 static void *change_job_run(void *arg)
 {
 	struct change_job *job = arg;
-	struct iommu_ioas_change_process cmd = { .size = sizeof(cmd) };
 
-	job->rc = ifd_ioctl(job->fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+	atomic_store(&job->tid, syscall(SYS_gettid));
+	job->rc = change_process(job->fd);
 	atomic_store(&job->done, true);
 	return NULL;
+}
+
+/* The state letter of /proc/@path/stat (R, S, D...), or 0 */
+static char proc_state(const char *path)
+{
+	char buf[512], *paren;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : 0;
+}
+
+/*
+ * Wait up to @ms for the task of /proc/@path/stat to sleep in the kernel
+ * unable to be woken but by a fatal signal (state D: a killable or
+ * uninterruptible wait). False if it never does.
+ */
+static bool wait_blocked(const char *path, int ms)
+{
+	while (proc_state(path) != 'D' && ms-- > 0)
+		usleep(1000);
+	return proc_state(path) == 'D';
 }
 
 /*
@@ -358,14 +405,48 @@ TEST_F(inflight, change_process_waits_for_the_map)
 	struct change_job change = { .fd = self->fd };
 	pthread_t thread;
 
+	char path[64];
+
 	ASSERT_OK(start_slow_map(self));
 	ASSERT_OK(pthread_create(&thread, NULL, change_job_run, &change));
-	/* Not a measurement: a change that gets through is a bug */
-	EXPECT_FALSE(wait_done(&change.done, 300));
+	while (!atomic_load(&change.tid))
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat",
+		 atomic_load(&change.tid));
+	/* Blocked in the kernel: a change that gets through is a bug */
+	EXPECT_TRUE(wait_blocked(path, PROMPT_MS));
+	EXPECT_FALSE(atomic_load(&change.done));
 
 	ASSERT_OK(resolve_slow_map(self));
 	pthread_join(thread, NULL);
 	EXPECT_ERR(EINVAL, change.rc);
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
+				 self->slow, SLOW_LEN));
+}
+
+/*
+ * The wait for a map in flight can be killed: a process whose change is
+ * stuck behind a map that never ends (its memory on userfaultfd) dies on
+ * SIGKILL instead of hanging in D state, and the map then completes.
+ */
+TEST_F(inflight, change_process_wait_killable)
+{
+	char path[64];
+	int status;
+	pid_t pid;
+
+	ASSERT_OK(start_slow_map(self));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(change_process(self->fd) ? 1 : 0);
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	EXPECT_TRUE(wait_blocked(path, PROMPT_MS));
+	ASSERT_OK(kill(pid, SIGKILL));
+	EXPECT_TRUE(wait_child(pid, &status, PROMPT_MS));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+	ASSERT_OK(resolve_slow_map(self));
 	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, IOVA_SLOW,
 				 self->slow, SLOW_LEN));
 }
