@@ -13,6 +13,10 @@
  *
  * A group is always in exactly one place: queued for reading (@deliver),
  * waiting for an answer (@response, by cookie), or answered and freed.
+ * Nothing is held while a read copies records out, which may fault on
+ * user memory for as long as userspace likes: the IOMMU driver's fault
+ * path only ever takes the spinlock of @deliver, and a device leaving the
+ * HWPT only the mutex.
  * Whatever is left when a device leaves a fault-capable HWPT, or when the
  * object goes away, is answered with "invalid" so the device does not wait
  * forever.
@@ -31,7 +35,8 @@
  * @obj: object header
  * @ictx: the context
  * @filep: the file userspace reads and answers through
- * @mutex: protects @deliver and @response
+ * @mutex: protects @response; serializes readers, answers and teardown
+ * @lock: protects @deliver
  * @deliver: struct iopf_group not read yet, oldest first (by node)
  * @response: cookie -> struct iopf_group read but not answered
  * @wait_queue: readers and pollers waiting for @deliver
@@ -41,6 +46,7 @@ struct iommufd_fault {
 	struct iommufd_ctx *ictx;
 	struct file *filep;
 	struct mutex mutex; /* see @mutex above */
+	spinlock_t lock; /* see @lock above */
 	struct list_head deliver;
 	struct xarray response;
 	wait_queue_head_t wait_queue;
@@ -67,11 +73,16 @@ static void fault_answer_all(struct iommufd_fault *fault,
 {
 	struct iopf_group *group, *next;
 	unsigned long index;
+	LIST_HEAD(gone);
 
 	mutex_lock(&fault->mutex);
-	list_for_each_entry_safe(group, next, &fault->deliver, node) {
-		if (handle && group->attach_handle != handle)
-			continue;
+	spin_lock(&fault->lock);
+	list_for_each_entry_safe(group, next, &fault->deliver, node)
+		if (!handle || group->attach_handle == handle)
+			list_move_tail(&group->node, &gone);
+	spin_unlock(&fault->lock);
+	/* Answering sleeps: not under the spinlock */
+	list_for_each_entry_safe(group, next, &gone, node) {
 		list_del(&group->node);
 		fault_answer_invalid(group);
 	}
@@ -120,9 +131,9 @@ int iommufd_fault_iopf_handler(struct iopf_group *group)
 		group->attach_handle->domain->fault_data;
 	struct iommufd_fault *fault = hwpt->fault;
 
-	mutex_lock(&fault->mutex);
+	spin_lock(&fault->lock);
 	list_add_tail(&group->node, &fault->deliver);
-	mutex_unlock(&fault->mutex);
+	spin_unlock(&fault->lock);
 	wake_up_interruptible(&fault->wait_queue);
 	return 0;
 }
@@ -149,64 +160,97 @@ static void fault_fill_record(struct iommu_hwpt_pgfault *rec,
 	rec->cookie = group->cookie;
 }
 
-/* Copy every fault of @group to @buf; the group fits */
-static int fault_copy_group(char __user *buf, struct iopf_group *group)
-{
-	struct iommu_hwpt_pgfault rec;
-	struct iopf_fault *iopf;
-
-	list_for_each_entry(iopf, &group->faults, list) {
-		fault_fill_record(&rec, group, iopf);
-		if (copy_to_user(buf, &rec, sizeof(rec)))
-			return -EFAULT;
-		buf += sizeof(rec);
-	}
-	return 0;
-}
-
 /*
- * Hand @group to userspace at @buf: it gets a cookie to be answered by and
- * moves from @deliver to @response, unless the copy fails.
+ * Take the oldest group off @deliver if its @len bytes of records fit in
+ * @room, give it a cookie in @response, and return its records in a new
+ * buffer. NULL and *@len 0 if there is none; an ERR_PTR() if it does not
+ * fit (-EINVAL) or on allocation failure.
  */
-static int fault_deliver_group(struct iommufd_fault *fault,
-			       char __user *buf, struct iopf_group *group)
+static struct iommu_hwpt_pgfault *
+fault_take_group(struct iommufd_fault *fault, size_t room, size_t *len,
+		 u32 *cookie)
 {
+	struct iommu_hwpt_pgfault *recs;
+	struct iopf_group *group;
+	struct iopf_fault *iopf;
+	unsigned int i = 0;
 	int rc;
 
 	lockdep_assert_held(&fault->mutex);
 
+	*len = 0;
+	/* Only readers, under the mutex, take groups off the list */
+	spin_lock(&fault->lock);
+	group = list_first_entry_or_null(&fault->deliver, struct iopf_group,
+					 node);
+	spin_unlock(&fault->lock);
+	if (!group)
+		return NULL;
+	if (group->fault_count * sizeof(*recs) > room)
+		return ERR_PTR(-EINVAL);
+
+	recs = kcalloc(group->fault_count, sizeof(*recs), GFP_KERNEL_ACCOUNT);
+	if (!recs)
+		return ERR_PTR(-ENOMEM);
 	rc = xa_alloc(&fault->response, &group->cookie, group, xa_limit_32b,
 		      GFP_KERNEL_ACCOUNT);
-	if (rc)
-		return rc;
-	rc = fault_copy_group(buf, group);
 	if (rc) {
-		xa_erase(&fault->response, group->cookie);
-		return rc;
+		kfree(recs);
+		return ERR_PTR(rc);
 	}
+	list_for_each_entry(iopf, &group->faults, list)
+		fault_fill_record(&recs[i++], group, iopf);
+	spin_lock(&fault->lock);
 	list_del(&group->node);
-	return 0;
+	spin_unlock(&fault->lock);
+	*len = group->fault_count * sizeof(*recs);
+	*cookie = group->cookie;
+	return recs;
 }
 
-/* Deliver whole groups, oldest first, as many as fit in @count bytes */
+/*
+ * A group whose records could not be copied out goes back to the head of
+ * @deliver, unless it was answered or forgotten meanwhile (userspace can
+ * guess cookies; a device can leave).
+ */
+static void fault_untake_group(struct iommufd_fault *fault, u32 cookie)
+{
+	struct iopf_group *group;
+
+	guard(mutex)(&fault->mutex);
+	group = xa_erase(&fault->response, cookie);
+	if (!group)
+		return;
+	spin_lock(&fault->lock);
+	list_add(&group->node, &fault->deliver);
+	spin_unlock(&fault->lock);
+}
+
+/*
+ * Deliver whole groups, oldest first, as many as fit in @count bytes. The
+ * records are copied out with no lock held.
+ */
 static ssize_t fault_deliver(struct iommufd_fault *fault, char __user *buf,
 			     size_t count)
 {
-	struct iopf_group *group;
+	struct iommu_hwpt_pgfault *recs;
 	size_t len, done = 0;
-	int rc;
+	u32 cookie;
 
-	guard(mutex)(&fault->mutex);
-	while (!list_empty(&fault->deliver)) {
-		group = list_first_entry(&fault->deliver, struct iopf_group,
-					 node);
-		len = group->fault_count * sizeof(struct iommu_hwpt_pgfault);
-		/* A read too short for the first group is an error */
-		if (len > count - done)
-			return done ?: -EINVAL;
-		rc = fault_deliver_group(fault, buf + done, group);
-		if (rc)
-			return done ?: rc;
+	while (done < count) {
+		scoped_guard(mutex, &fault->mutex)
+			recs = fault_take_group(fault, count - done, &len,
+						&cookie);
+		if (IS_ERR(recs))
+			return done ?: PTR_ERR(recs);
+		if (!recs)
+			break;
+		if (copy_to_user(buf + done, recs, len)) {
+			kfree(recs);
+			fault_untake_group(fault, cookie);
+			return done ?: -EFAULT;
+		}
+		kfree(recs);
 		done += len;
 	}
 	return done;
@@ -297,8 +341,12 @@ static int iommufd_fault_release(struct inode *inode, struct file *filep)
 
 static bool fault_has_deliver(struct iommufd_fault *fault)
 {
-	guard(mutex)(&fault->mutex);
-	return !list_empty(&fault->deliver);
+	bool any;
+
+	spin_lock(&fault->lock);
+	any = !list_empty(&fault->deliver);
+	spin_unlock(&fault->lock);
+	return any;
 }
 
 static __poll_t iommufd_fault_poll(struct file *filep,
@@ -361,6 +409,7 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 		return PTR_ERR(fault);
 	fault->ictx = ictx;
 	mutex_init(&fault->mutex);
+	spin_lock_init(&fault->lock);
 	INIT_LIST_HEAD(&fault->deliver);
 	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
 	init_waitqueue_head(&fault->wait_queue);

@@ -74,9 +74,13 @@
  *  iommufd_ctx::compat_lock           the compat IOAS pointer and mode;
  *                                     allocates and publishes the compat
  *                                     IOAS under it (then the xa_lock)
- *  iommufd_fault::mutex               a fault queue (then the IOMMU core's
- *                                     fault locks, to answer a fault)
+ *  iommufd_fault::mutex               a fault queue's answers; readers
+ *                                     copy out without it; answering under
+ *                                     it takes the IOMMU core's fault locks
  *  iommufd_access::ioas_lock          the access's IOAS pointers
+ *  iommufd_fault::lock                the queue of unread faults (a
+ *                                     spinlock: the IOMMU driver's fault
+ *                                     path takes only this)
  *  xa_lock of iommufd_ctx::objects    the object table (a spinlock)
  *  xa_lock of iommufd_ctx::groups     the groups by ID (a spinlock)
  *

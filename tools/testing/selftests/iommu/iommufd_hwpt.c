@@ -21,8 +21,12 @@
  */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
@@ -2056,6 +2060,108 @@ TEST_F(fault, close_with_faults_pending)
 	EXPECT_EQ(0, rec.grpid);
 	ASSERT_OK(close(self->fault_fd));
 	self->fault_fd = -1;
+}
+
+/* How long a thread that must not be blocked may take */
+#define PROMPT_MS	10000
+
+/* A read() of the fault queue, or a trigger, in a thread of its own */
+struct fault_job {
+	struct _test_data_fault *self;
+	void *buf;
+	ssize_t rc;
+	atomic_bool done;
+};
+
+static void *fault_read_job(void *arg)
+{
+	struct fault_job *job = arg;
+
+	job->rc = fault_read(job->self->fault_fd, job->buf,
+			     sizeof(struct iommu_hwpt_pgfault));
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+static void *fault_trigger_job(void *arg)
+{
+	struct fault_job *job = arg;
+
+	job->rc = trigger(job->self, job->self->idev_id, 0, 2,
+			  IOMMU_PGFAULT_PERM_READ, FAULT_ADDR);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+static bool fault_job_wait(struct fault_job *job, int ms)
+{
+	while (!atomic_load(&job->done) && ms-- > 0)
+		usleep(1000);
+	return atomic_load(&job->done);
+}
+
+/*
+ * A reader whose buffer faults (here on userfaultfd, for as long as the
+ * test likes) holds nothing up: the device's next page request is queued,
+ * and the device can leave the HWPT. Once the buffer has a page, the read
+ * completes with the first group, which can be answered.
+ */
+TEST_F(fault, reader_stuck_in_copy)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct fault_job rd = { .self = self }, tr = { .self = self };
+	struct pollfd pfd = { .events = POLLIN };
+	struct iommu_hwpt_pgfault rec;
+	struct uffdio_zeropage zero;
+	pthread_t reader, trig;
+	struct uffd_msg msg;
+	char *page;
+	int uffd;
+
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	ASSERT_LE(0, uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_OK(ioctl(uffd, UFFDIO_API, &api));
+	page = mmap(NULL, page_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	reg.range.start = (uintptr_t)page;
+	reg.range.len = page_size;
+	ASSERT_OK(ioctl(uffd, UFFDIO_REGISTER, &reg));
+
+	ASSERT_OK(trigger(self, self->idev_id, 0, 1, IOMMU_PGFAULT_PERM_READ,
+			  FAULT_ADDR));
+	rd.buf = page;
+	ASSERT_OK(pthread_create(&reader, NULL, fault_read_job, &rd));
+	pfd.fd = uffd;
+	ASSERT_EQ(1, poll(&pfd, 1, PROMPT_MS));
+	ASSERT_EQ(sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	ASSERT_FALSE(atomic_load(&rd.done));
+
+	/* The reader is stuck in its copy: the device faults again */
+	ASSERT_OK(pthread_create(&trig, NULL, fault_trigger_job, &tr));
+	EXPECT_TRUE(fault_job_wait(&tr, PROMPT_MS));
+	/* ... and leaves the HWPT (if not stuck too), its group answered */
+	if (atomic_load(&tr.done))
+		EXPECT_OK(mock_replace(self->fd, self->stdev_id,
+				       self->parent_id, NULL));
+
+	zero.range = reg.range;
+	zero.mode = 0;
+	ASSERT_OK(ioctl(uffd, UFFDIO_ZEROPAGE, &zero));
+	pthread_join(reader, NULL);
+	pthread_join(trig, NULL);
+	EXPECT_OK(tr.rc);
+	/* The first group was delivered; the second answered at detach */
+	ASSERT_EQ(sizeof(rec), rd.rc);
+	memcpy(&rec, page, sizeof(rec));
+	EXPECT_EQ(1, rec.grpid);
+	EXPECT_EQ(0, fault_read(self->fault_fd, &rec, sizeof(rec)));
+	/* Its device has left: the answer is refused, nothing leaks */
+	EXPECT_ERR(EINVAL, fault_answer(self->fault_fd, rec.cookie,
+					IOMMUFD_PAGE_RESP_SUCCESS));
+	munmap(page, page_size);
+	close(uffd);
 }
 
 /* Devices on HWPTs without a FAULT: their faults have nowhere to go */
