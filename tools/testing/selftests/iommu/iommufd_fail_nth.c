@@ -1386,7 +1386,6 @@ static int probe_open(struct probe_ctx *p, bool device)
 	return rc;
 }
 
-/* The reason to skip when @rc says a feature is missing, else NULL */
 /*
  * A probe's verdict: NULL when @feature works. A kernel that does not offer
  * it answers -ENOTTY or -EOPNOTSUPP, and the scenario is skipped; any other
@@ -1477,9 +1476,16 @@ static const char *map_file_probe(struct sweep_env *env)
 	if (!rc)
 		rc = ioas_map_file(p.fd, p.ioas_id, env->mfd, 0, page_size,
 				   &iova, IOMMU_IOAS_MAP_READABLE);
-	env->can_change_process = !rc && fi_change_process(p.fd) == 0;
+	if (rc) {
+		close(p.fd);
+		return missing(rc, "IOMMU_IOAS_MAP_FILE");
+	}
+	rc = fi_change_process(p.fd);
+	env->can_change_process = !rc;
 	close(p.fd);
-	return missing(rc, "IOMMU_IOAS_MAP_FILE");
+	/* Without CHANGE_PROCESS the scenario runs without it; broken fails */
+	missing(rc, "IOMMU_IOAS_CHANGE_PROCESS");
+	return NULL;
 }
 
 static int map_file_body(struct run *r)
@@ -2392,6 +2398,8 @@ static const char *close_live_probe(struct sweep_env *env)
 	if (!rc)
 		close(fault_fd);
 	close(p.fd);
+	/* Without fault queues the scenario runs without one; broken fails */
+	missing(rc, "IOMMU_FAULT_QUEUE_ALLOC");
 	return NULL;
 }
 

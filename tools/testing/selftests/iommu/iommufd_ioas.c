@@ -120,6 +120,7 @@ FIXTURE_SETUP(ioas)
 {
 	unsigned int i;
 
+	ASSERT_MOCK();
 	self->fd = iommufd_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_OK(ioas_alloc(self->fd, &self->ioas_id));
@@ -127,7 +128,6 @@ FIXTURE_SETUP(ioas)
 		ASSERT_OK(ioas_add_device(self, variant->own_hwpt, i));
 	self->base = MOCK_APERTURE_START;
 	self->align = self->ndev ? mock_io_page : 1;
-	ASSERT_MOCK();
 	self->buf = alloc_shared(BUF_LEN, HUGE_2M);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	memset(self->buf, 0xa5, BUF_LEN);

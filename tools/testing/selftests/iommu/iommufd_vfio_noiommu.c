@@ -104,6 +104,8 @@ FIXTURE_VARIANT_ADD(noiommu, iommufd)
 
 FIXTURE_SETUP(noiommu)
 {
+	__u64 mode;
+
 	self->container = -1;
 	self->groupfd = -1;
 	self->e.devfd = -1;
@@ -117,6 +119,9 @@ FIXTURE_SETUP(noiommu)
 
 	self->container = open(variant->container_path, O_RDWR | O_CLOEXEC);
 	ASSERT_LE(0, self->container);
+	/* Ours, not VFIO's own container: it answers iommufd's ioctls */
+	ASSERT_OK(option_get(self->container, IOMMU_OPTION_RLIMIT_MODE, 0,
+			     &mode));
 	/* A device with no IOMMU gets a no-IOMMU group when VFIO takes it */
 	self->groupfd = vfio_group_open(self->bdf, true);
 	ASSERT_LE(0, self->groupfd);
@@ -165,6 +170,9 @@ TEST_F(noiommu, dma_by_physical_address)
 	memset(self->buf + page_size, 0, XFER);
 	ASSERT_OK(edu_dma_phys(&self->e, false, pa, XFER));
 	ASSERT_OK(edu_dma_phys(&self->e, true, pb, XFER));
+	/* mlock() does not stop migration: the pages must not have moved */
+	ASSERT_EQ(pa, phys_addr(self->buf));
+	ASSERT_EQ(pb, phys_addr(self->buf + page_size));
 	EXPECT_EQ(-1, first_diff(self->buf, self->buf + page_size, XFER));
 }
 
