@@ -118,7 +118,10 @@ enum {
  * @check_refs: verify the pin count of every page of a user buffer
  * @check_refs.length: size of the buffer in bytes
  * @check_refs.uptr: start of the buffer
- * @check_refs.refs: the expected number of pins per page
+ * @check_refs.refs: the expected number of pins per page; 0 asks that no
+ *                   page of any folio the buffer touches be pinned, also
+ *                   outside the buffer (a large folio counts its pins as
+ *                   one)
  * @create_access: create an emulated-device access to IOAS @id
  * @create_access.out_access_fd: a file descriptor owning the access
  * @create_access.flags: MOCK_FLAGS_ACCESS_CREATE_* bits

@@ -1159,15 +1159,23 @@ static unsigned int mock_folio_pins(struct folio *folio)
  * together: exact when the range covers it whole, a lower bound otherwise.
  * A large file folio may also be pinned by IOMMU_IOAS_MAP_FILE, which
  * holds one pin per folio however many of its pages it uses.
+ *
+ * A lower bound of zero would pass whatever the folio holds, so zero is
+ * asked of the whole folio: a pin on a page outside the range but in the
+ * same folio fails the check too. It is the answer a caller asking "is
+ * anything of this memory still pinned?" needs, as the pin keeps every
+ * page of the folio in place.
  */
 static bool mock_folio_pins_ok(struct folio *folio, unsigned long npages,
 			       unsigned int refs)
 {
 	unsigned long pins = mock_folio_pins(folio);
 
+	if (!refs)
+		return !pins;
 	if (!folio_test_large(folio))
 		return pins == refs;
-	if (!folio_test_anon(folio) && pins == !!refs)
+	if (!folio_test_anon(folio) && pins == 1)
 		return true;
 	if (npages == folio_nr_pages(folio))
 		return pins == refs * npages;

@@ -1219,6 +1219,46 @@ TEST_F(ioas, thp)
 	munmap(area, len + HUGE_2M);
 }
 
+/*
+ * A zero pin check means no pin on the folio at all. The mock counts a huge
+ * page's pins as one number, so one pinned page of it used to pass a check
+ * for zero pins on itself (at least zero per page is anything): a leaked
+ * pin on a partly mapped huge page went unseen. A pin on any page of the
+ * folio now fails a zero check of any page of it.
+ */
+TEST_F(ioas, pins_zero_is_zero_on_huge_pages)
+{
+	char *huge, *page3;
+	__u64 iova;
+
+	huge = mmap(NULL, HUGE_2M, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		    -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB hugetlb pages available");
+	page3 = huge + 3 * page_size;
+	EXPECT_OK(pins_are(self, huge, HUGE_2M, 0));
+
+	ASSERT_OK(ioas_map_any(self->fd, self->ioas_id, page3, page_size,
+			       &iova));
+	if (self->ndev) {
+		/* The pinned page itself: passed before */
+		EXPECT_ERR(EIO, pins_are(self, page3, page_size, 0));
+		/* Its neighbour in the same huge page is held in place too */
+		EXPECT_ERR(EIO, pins_are(self, huge, page_size, 0));
+		EXPECT_ERR(EIO, pins_are(self, huge, HUGE_2M, 0));
+		EXPECT_OK(pins_are(self, page3, page_size, 1));
+	} else {
+		/* No domain, no pin */
+		EXPECT_OK(pins_are(self, page3, page_size, 0));
+		EXPECT_OK(pins_are(self, huge, HUGE_2M, 0));
+	}
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, iova, page_size, NULL));
+	EXPECT_OK(pins_are(self, page3, page_size, 0));
+	EXPECT_OK(pins_are(self, huge, HUGE_2M, 0));
+	munmap(huge, HUGE_2M);
+}
+
 /* A memfd of @len bytes (MFD_HUGETLB in @flags for huge pages), or -errno */
 static int memfd_sized(size_t len, unsigned int flags)
 {

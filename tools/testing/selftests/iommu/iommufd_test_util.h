@@ -359,7 +359,10 @@ static inline int mock_check_map(int fd, __u32 hwpt_id, __u64 iova,
 
 /*
  * Does every page of [@buf, @buf + @len) carry exactly @pins long-term
- * pins? -EIO if not. Pages of huge folios are not counted by the mock.
+ * pins? -EIO if not. The mock counts the pins of a large folio as one
+ * number: with @pins 0 no page of a folio the range touches may be pinned,
+ * even outside the range; otherwise a partly covered large folio must hold
+ * at least the range's share.
  */
 static inline int mock_check_pins(int fd, const void *buf, __u64 len,
 				  unsigned int pins)
