@@ -56,6 +56,16 @@ enum {
 	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,	/* the IOVA is relative */
 };
 
+/*
+ * check_map.perm: the permissions every IOPTE of the range must have,
+ * exactly. 0 compares the addresses only (a mapping always allows one of
+ * the two, so 0 cannot be a permission to expect).
+ */
+enum {
+	MOCK_CHECK_MAP_READ = 1 << 0,		/* the device may read */
+	MOCK_CHECK_MAP_WRITE = 1 << 1,		/* the device may write */
+};
+
 /* access_rw.flags */
 enum {
 	MOCK_ACCESS_RW_WRITE = 1 << 0,		/* copy into the IOAS */
@@ -115,6 +125,8 @@ enum {
  * @check_map.iova: first IOVA to check
  * @check_map.length: number of bytes to check
  * @check_map.uptr: the user memory the range should lead to
+ * @check_map.perm: MOCK_CHECK_MAP_* bits the IOPTEs must have, or 0 not to
+ *                  look at permissions; a wrong one fails with -EACCES
  * @check_refs: verify the pin count of every page of a user buffer
  * @check_refs.length: size of the buffer in bytes
  * @check_refs.uptr: start of the buffer
@@ -191,6 +203,7 @@ struct iommu_test_cmd {
 			__aligned_u64 iova;
 			__aligned_u64 length;
 			__aligned_u64 uptr;
+			__u32 perm;
 		} check_map;
 		struct {
 			__aligned_u64 length;

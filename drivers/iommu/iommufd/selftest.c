@@ -15,9 +15,10 @@
  *  - the aperture is [MOCK_APERTURE_START, MOCK_APERTURE_LAST], never 0;
  *  - every IOPTE is recorded, one per IO page, holding the physical address
  *    it points at plus flags: the first and last IOPTE of each map_pages()
- *    call, huge-IOPTE membership, and the dirty bit.
- *    IOMMU_TEST_OP_MD_CHECK_MAP compares them with the pages of a user
- *    buffer, and IOMMU_TEST_OP_DIRTY plays the device writing.
+ *    call, huge-IOPTE membership, the dirty bit, and the read and write
+ *    permissions. IOMMU_TEST_OP_MD_CHECK_MAP compares them with the pages
+ *    of a user buffer (and, if asked, with the permissions expected), and
+ *    IOMMU_TEST_OP_DIRTY plays the device writing.
  *
  * The IOPTEs live in a two-level table like a real one: an xarray of leaf
  * tables of MOCK_LEAF_PTES entries, allocated when a map first reaches
@@ -146,7 +147,10 @@ enum {
 	MOCK_PTE_DIRTY = BIT(MOCK_PTE_DIRTY_BIT),
 	/* Every recorded IOPTE has it, so none is 0 */
 	MOCK_PTE_PRESENT = BIT(4),
-	MOCK_PTE_PFN_SHIFT = 5,
+	/* The device may read, write: IOMMU_READ and IOMMU_WRITE of the map */
+	MOCK_PTE_READ = BIT(5),
+	MOCK_PTE_WRITE = BIT(6),
+	MOCK_PTE_PFN_SHIFT = 7,
 };
 
 /* IOPTEs per leaf table: one page of them */
@@ -340,6 +344,8 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 	unsigned long first = iova / MOCK_IO_PAGE_SIZE;
 	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE;
 	unsigned long huge = pgsize > MOCK_IO_PAGE_SIZE ? MOCK_PTE_HUGE : 0;
+	unsigned long perm = (prot & IOMMU_READ ? MOCK_PTE_READ : 0) |
+			     (prot & IOMMU_WRITE ? MOCK_PTE_WRITE : 0);
 	unsigned long i, last = iova + (n * MOCK_IO_PAGE_SIZE - 1);
 	unsigned long *slot = NULL;
 	int rc = 0;
@@ -354,7 +360,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 		return -ENOMEM;
 
 	for (i = 0; i != n && !rc; i++) {
-		unsigned long flags = huge;
+		unsigned long flags = huge | perm;
 
 		if (i == 0)
 			flags |= MOCK_PTE_START;
@@ -1067,26 +1073,42 @@ static int iommufd_test_user_page(unsigned long uaddr, struct page **page)
 	return rc == 1 ? 0 : -EFAULT;
 }
 
-/* Do the IOPTEs from @iova on point at the @length bytes from @phys? */
-static bool mock_maps_phys(struct mock_domain *mock, unsigned long iova,
-			   phys_addr_t phys, unsigned long length)
+/*
+ * Do the IOPTEs from @iova on point at the @length bytes from @phys, with
+ * the permissions @perm (MOCK_PTE_READ and MOCK_PTE_WRITE; 0: any)?
+ * -EINVAL if one points elsewhere or nowhere, -EACCES if the addresses are
+ * right and a permission is not.
+ */
+static int mock_maps_phys(struct mock_domain *mock, unsigned long iova,
+			  phys_addr_t phys, unsigned long length,
+			  unsigned long perm)
 {
+	const unsigned long rw = MOCK_PTE_READ | MOCK_PTE_WRITE;
 	unsigned long off, pte;
+	int rc = 0;
 
 	for (off = 0; off < length; off += MOCK_IO_PAGE_SIZE) {
 		pte = mock_pte_get(mock, (iova + off) / MOCK_IO_PAGE_SIZE);
 		if (!pte || mock_pte_phys(pte) != phys + off)
-			return false;
+			return -EINVAL;
+		if (perm && (pte & rw) != perm)
+			rc = -EACCES;
 	}
-	return true;
+	return rc;
 }
 
-/* Check that every IO page of [iova, iova + length) maps the user's bytes */
+/*
+ * Check that every IO page of [iova, iova + length) maps the user's bytes,
+ * with the permissions @perm if it is not 0. A wrong address anywhere is
+ * -EINVAL, even after a wrong permission (-EACCES) was seen.
+ */
 static int mock_check_map(struct mock_domain *mock, unsigned long iova,
-			  unsigned long uptr, unsigned long length)
+			  unsigned long uptr, unsigned long length,
+			  unsigned long perm)
 {
 	unsigned long off, n;
 	struct page *page;
+	bool denied = false;
 	int rc;
 
 	for (off = 0; off < length; off += n) {
@@ -1098,15 +1120,16 @@ static int mock_check_map(struct mock_domain *mock, unsigned long iova,
 			rc = iommufd_test_user_page(uaddr, &page);
 		if (rc)
 			return rc;
-		if (!mock_maps_phys(mock, iova + off,
+		rc = mock_maps_phys(mock, iova + off,
 				    page_to_phys(page) + offset_in_page(uaddr),
-				    n))
-			rc = -EINVAL;
+				    n, perm);
 		put_page(page);
-		if (rc)
+		if (rc == -EACCES)
+			denied = true;
+		else if (rc)
 			return rc;
 	}
-	return 0;
+	return denied ? -EACCES : 0;
 }
 
 /* IOMMU_TEST_OP_MD_CHECK_MAP */
@@ -1116,11 +1139,14 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 	unsigned long iova = cmd->check_map.iova;
 	unsigned long uptr = cmd->check_map.uptr;
 	unsigned long length = cmd->check_map.length;
+	u32 perm = cmd->check_map.perm;
 	struct iommufd_hwpt_paging *paging;
 	struct mock_domain *mock;
 	unsigned long last;
 	int rc;
 
+	if (perm & ~(MOCK_CHECK_MAP_READ | MOCK_CHECK_MAP_WRITE))
+		return -EOPNOTSUPP;
 	if (iova != cmd->check_map.iova || uptr != cmd->check_map.uptr ||
 	    length != cmd->check_map.length)
 		return -EOVERFLOW;
@@ -1136,7 +1162,9 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 	paging = iommufd_test_get_mock_paging(ucmd, cmd->id, &mock);
 	if (IS_ERR(paging))
 		return PTR_ERR(paging);
-	rc = mock_check_map(mock, iova, uptr, length);
+	rc = mock_check_map(mock, iova, uptr, length,
+			    (perm & MOCK_CHECK_MAP_READ ? MOCK_PTE_READ : 0) |
+			    (perm & MOCK_CHECK_MAP_WRITE ? MOCK_PTE_WRITE : 0));
 	iommufd_put_hwpt(ucmd->ictx, &paging->common);
 	return rc;
 }

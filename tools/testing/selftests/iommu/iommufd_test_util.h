@@ -358,6 +358,27 @@ static inline int mock_check_map(int fd, __u32 hwpt_id, __u64 iova,
 }
 
 /*
+ * mock_check_map(), and every IOPTE allows exactly @perm (MOCK_CHECK_MAP_READ
+ * and _WRITE)? -EINVAL if an address is wrong, -EACCES if only a permission
+ * is.
+ */
+static inline int mock_check_map_perm(int fd, __u32 hwpt_id, __u64 iova,
+				      const void *buf, __u64 len, __u32 perm)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.check_map = {
+			.iova = iova,
+			.length = len,
+			.uptr = (__u64)(unsigned long)buf,
+			.perm = perm,
+		},
+	};
+
+	return mock_cmd(fd, hwpt_id, &cmd);
+}
+
+/*
  * Does every page of [@buf, @buf + @len) carry exactly @pins long-term
  * pins? -EIO if not. The mock counts the pins of a large folio as one
  * number: with @pins 0 no page of a folio the range touches may be pinned,
