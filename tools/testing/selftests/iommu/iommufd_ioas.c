@@ -1282,6 +1282,106 @@ static void fill_pattern(char *p, size_t len, unsigned int seed)
 		p[i] = (char)(i * 31 + seed + (i >> 12));
 }
 
+/*
+ * What each way of mapping asks the IOMMU for, IOPTE by IOPTE: read-write,
+ * read-only and write-only IOAS_MAP, a read-only MAP_FILE, a read-only
+ * copy of a read-write mapping. The domains already there are filled at
+ * map time; a domain that arrives later (a HWPT allocated on the IOAS, or
+ * the first device's automatic domain) is filled from the areas and must
+ * give each the same permissions.
+ */
+TEST_F(ioas, map_permissions)
+{
+	const __u32 r = MOCK_CHECK_MAP_READ, w = MOCK_CHECK_MAP_WRITE;
+	const __u32 fixed = IOMMU_IOAS_MAP_FIXED_IOVA;
+	__u64 p = page_size, b = self->base, iova;
+	struct {
+		__u64 iova;
+		const char *va;
+		__u32 perm;
+	} want[5];
+	__u32 hwpts[3], stdev_id = 0, late;
+	unsigned int i, j, nhwpt;
+	char *view;
+	int mfd, rc;
+
+	mfd = memfd_sized(2 * p, 0);
+	ASSERT_LE(0, mfd);
+	view = mmap(NULL, 2 * p, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, view);
+
+	want[0] = (typeof(want[0])){ b, self->buf, r | w };
+	want[1] = (typeof(want[0])){ b + 2 * p, self->buf + 2 * p, r };
+	want[2] = (typeof(want[0])){ b + 4 * p, self->buf + 4 * p, w };
+	want[3] = (typeof(want[0])){ b + 6 * p, view, r };
+	want[4] = (typeof(want[0])){ b + 8 * p, self->buf, r };
+	for (i = 0; i != 3; i++) {
+		iova = want[i].iova;
+		ASSERT_OK(ioas_map_flags(self->fd, self->ioas_id, want[i].va,
+					 2 * p, &iova, fixed |
+					 (want[i].perm & r ?
+					  IOMMU_IOAS_MAP_READABLE : 0) |
+					 (want[i].perm & w ?
+					  IOMMU_IOAS_MAP_WRITEABLE : 0)));
+	}
+	iova = want[3].iova;
+	ASSERT_OK(ioas_map_file(self->fd, self->ioas_id, mfd, 0, 2 * p, &iova,
+				fixed | IOMMU_IOAS_MAP_READABLE));
+	iova = want[4].iova;
+	ASSERT_OK(ioas_copy(self->fd, self->ioas_id, self->ioas_id, b, 2 * p,
+			    &iova, fixed | IOMMU_IOAS_MAP_READABLE));
+
+	/* The fixture's domains, then one filled from the areas */
+	nhwpt = self->nhwpt;
+	memcpy(hwpts, self->hwpt_id, sizeof(self->hwpt_id));
+	if (self->ndev)
+		rc = hwpt_alloc(self->fd, self->idev_id[0], self->ioas_id, 0,
+				&late);
+	else
+		rc = mock_domain(self->fd, self->ioas_id, &stdev_id, &late,
+				 NULL);
+	ASSERT_OK(rc);
+	hwpts[nhwpt++] = late;
+
+	for (j = 0; j != nhwpt; j++) {
+		for (i = 0; i != ARRAY_SIZE(want); i++) {
+			__u32 wrong = want[i].perm == (r | w) ? r : r | w;
+
+			EXPECT_OK(mock_check_map_perm(self->fd, hwpts[j],
+						      want[i].iova, want[i].va,
+						      2 * p, want[i].perm));
+			/* The same addresses with another permission fail */
+			EXPECT_ERR(EACCES,
+				   mock_check_map_perm(self->fd, hwpts[j],
+						       want[i].iova,
+						       want[i].va, 2 * p,
+						       wrong));
+			/* Not asking about permissions passes as before */
+			EXPECT_OK(mock_check_map(self->fd, hwpts[j],
+						 want[i].iova, want[i].va,
+						 2 * p));
+		}
+		/* An address error wins over a permission error... */
+		EXPECT_ERR(EINVAL, mock_check_map_perm(self->fd, hwpts[j], b,
+						       self->buf + p, p, r));
+		/* ...also when it comes later: the write-only one, then view */
+		EXPECT_ERR(EINVAL, mock_check_map_perm(self->fd, hwpts[j],
+						       b + 4 * p,
+						       self->buf + 4 * p,
+						       4 * p, r | w));
+		EXPECT_ERR(EOPNOTSUPP, mock_check_map_perm(self->fd, hwpts[j],
+							   b, self->buf, p,
+							   1 << 2));
+	}
+
+	/* The device, and its domain with it; or the HWPT */
+	ASSERT_OK(obj_destroy(self->fd, stdev_id ?: late));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+	EXPECT_OK(pins_are(self, self->buf, BUF_LEN, 0));
+	munmap(view, 2 * p);
+	close(mfd);
+}
+
 TEST_F(ioas, map_file_memfd)
 {
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;

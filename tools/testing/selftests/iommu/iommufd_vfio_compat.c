@@ -552,6 +552,66 @@ TEST_F(compat, map_unmap)
 	EXPECT_EQ(0, size);
 }
 
+/*
+ * MAP_DMA's READ and WRITE flags reach the IOPTEs as they are. On type1 a
+ * mapping cut by an unmap keeps its permission in the pieces left.
+ */
+TEST_F(compat, map_permissions)
+{
+	const __u32 r = MOCK_CHECK_MAP_READ, w = MOCK_CHECK_MAP_WRITE;
+	const struct {
+		__u32 flags;
+		__u32 perm;
+	} maps[] = {
+		{ VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, r | w },
+		{ VFIO_DMA_MAP_FLAG_READ, r },
+		{ VFIO_DMA_MAP_FLAG_WRITE, w },
+	};
+	__u64 len = 4 * page_size, size;
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(maps); i++)
+		ASSERT_OK(vfio_map(self->fd, maps[i].flags,
+				   self->buf + i * len, BASE_IOVA + i * len,
+				   len));
+	for (i = 0; i != ARRAY_SIZE(maps); i++) {
+		EXPECT_OK(mock_check_map_perm(self->fd, self->hwpt_id,
+					      BASE_IOVA + i * len,
+					      self->buf + i * len, len,
+					      maps[i].perm));
+		EXPECT_ERR(EACCES,
+			   mock_check_map_perm(self->fd, self->hwpt_id,
+					       BASE_IOVA + i * len,
+					       self->buf + i * len, len,
+					       maps[i].perm == (r | w) ?
+					       r : r | w));
+	}
+
+	/* Cut a page out of the read-only one (type1 only) */
+	size = page_size;
+	if (variant->v1) {
+		ASSERT_OK(vfio_unmap(self->fd, 0, BASE_IOVA + len + page_size,
+				     &size));
+		EXPECT_EQ(page_size, size);
+		EXPECT_OK(mock_check_map_perm(self->fd, self->hwpt_id,
+					      BASE_IOVA + len, self->buf + len,
+					      page_size, r));
+		EXPECT_OK(mock_check_map_perm(self->fd, self->hwpt_id,
+					      BASE_IOVA + len + 2 * page_size,
+					      self->buf + len + 2 * page_size,
+					      2 * page_size, r));
+		EXPECT_ERR(EINVAL,
+			   mock_check_map_perm(self->fd, self->hwpt_id,
+					       BASE_IOVA + len + page_size,
+					       self->buf + len + page_size,
+					       page_size, r));
+	}
+	size = 0;
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(3 * len - (variant->v1 ? page_size : 0), size);
+	EXPECT_OK(pages_state(self, 0, 3 * len / page_size, false, 0));
+}
+
 /* Single pages, mapped in order and unmapped in a shuffled one */
 TEST_F(compat, many_small)
 {
