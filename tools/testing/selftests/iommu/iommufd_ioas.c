@@ -1382,6 +1382,102 @@ TEST_F(ioas, map_permissions)
 	close(mfd);
 }
 
+/*
+ * GUP unshare. A MAP_PRIVATE page of a file that the process only read is
+ * the file's page, shared with the page cache; pinning it for a device
+ * that reads must take the process's own copy of it (break COW early) or
+ * the device and the process part ways at the process's next write: the
+ * process gets a new copy and the device goes on reading the old page.
+ * Mapped read-only into the IOAS, then written by the process: the IOMMU
+ * must still map the very page the process uses, a device read must see
+ * the process's write, the file must not, and unmap must leave no pin.
+ * The no_device variant attaches its domain after the map, so the pin
+ * comes from filling the domain.
+ */
+TEST_F(ioas, gup_unshare_private_file)
+{
+	const __u32 pin = MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES;
+	const __u64 len = 2 * page_size;
+	char *file, *got, *view;
+	unsigned int touched;
+	int mfd;
+
+	mfd = memfd_sized(len, 0);
+	ASSERT_LE(0, mfd);
+	file = malloc(len);
+	got = malloc(len);
+	ASSERT_TRUE(file && got);
+	fill_pattern(file, len, 7);
+	ASSERT_EQ((ssize_t)len, pwrite(mfd, file, len, 0));
+
+	/* The process reads the page first, or never touches it */
+	for (touched = 0; touched != 2; touched++) {
+		__u32 stdev_id = 0, hwpt_id, item = 0;
+		__u64 iova;
+		int access_fd;
+		char *priv;
+
+		priv = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+			    mfd, 0);
+		ASSERT_NE(MAP_FAILED, priv);
+		if (touched)
+			ASSERT_EQ(0, memcmp(priv, file, len));
+
+		/* In the aperture of the domain attached after it */
+		iova = self->base;
+		ASSERT_OK(ioas_map_flags(self->fd, self->ioas_id, priv, len,
+					 &iova, IOMMU_IOAS_MAP_FIXED_IOVA |
+					 IOMMU_IOAS_MAP_READABLE));
+		if (self->ndev) {
+			hwpt_id = self->hwpt_id[0];
+		} else {
+			ASSERT_OK(mock_domain(self->fd, self->ioas_id,
+					      &stdev_id, &hwpt_id, NULL));
+		}
+		/* The device reads the process's page, which it pinned */
+		EXPECT_OK(mock_check_map_perm(self->fd, hwpt_id, iova, priv,
+					      len, MOCK_CHECK_MAP_READ));
+		EXPECT_OK(pins_are(self, priv, len, 1));
+
+		/* The process writes: no new copy, the device sees it */
+		memset(priv + 100, 0x11, len - 200);
+		EXPECT_OK(mock_check_map_perm(self->fd, hwpt_id, iova, priv,
+					      len, MOCK_CHECK_MAP_READ));
+		ASSERT_OK(mock_access_create(self->fd, self->ioas_id, pin,
+					     &access_fd));
+		memset(got, 0, len);
+		ASSERT_OK(mock_access_rw(self->fd, access_fd, iova, got, len,
+					 0));
+		EXPECT_EQ(0, memcmp(got, priv, len));
+		EXPECT_NE(0, memcmp(got, file, len));
+		/* A pin through the access finds the same pages */
+		EXPECT_OK(mock_access_pin(self->fd, access_fd, iova, len, priv,
+					  0, &item));
+		EXPECT_OK(mock_access_unpin(self->fd, access_fd, item));
+		ASSERT_OK(close(access_fd));
+
+		/* The file kept its contents */
+		memset(got, 0, len);
+		ASSERT_EQ((ssize_t)len, pread(mfd, got, len, 0));
+		EXPECT_EQ(0, memcmp(got, file, len));
+
+		ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, iova, len,
+				     NULL));
+		EXPECT_OK(pins_are(self, priv, len, 0));
+		if (stdev_id)
+			ASSERT_OK(obj_destroy(self->fd, stdev_id));
+		munmap(priv, len);
+	}
+	/* The file's own pages were never pinned, or not any more */
+	view = mmap(NULL, len, PROT_READ, MAP_SHARED, mfd, 0);
+	ASSERT_NE(MAP_FAILED, view);
+	EXPECT_OK(pins_are(self, view, len, 0));
+	munmap(view, len);
+	free(file);
+	free(got);
+	close(mfd);
+}
+
 TEST_F(ioas, map_file_memfd)
 {
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
