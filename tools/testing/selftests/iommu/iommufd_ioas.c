@@ -10,7 +10,9 @@
  * the test allocates itself), and again with tiny pinning batches. The mock
  * domains translate only [MOCK_APERTURE_START, MOCK_APERTURE_LAST] in IO
  * pages of half a CPU page, so the alignment rules differ per variant;
- * "base" is an IOVA every variant can map at.
+ * "base" is an IOVA every variant can map at. The sweep_* tests go over
+ * every start and end of a range (and every sub-range of a mapping) and
+ * check each result in a second IOAS whose domain the mock records.
  *
  * The "account" fixture checks RLIMIT_MEMLOCK accounting in both modes of
  * IOMMU_OPTION_RLIMIT_MODE through /proc/self/status (VmPin counts the
@@ -2155,6 +2157,209 @@ TEST_F(ioas, fork_mapper_alive)
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
+}
+
+/*
+ * Property sweeps. Every start and end of a range, at the granularity the
+ * IOAS allows, goes through map, copy into a second IOAS whose domain the
+ * mock records, a check of every IO page there, and unmap: each case is a
+ * few ioctls, so the whole stays within seconds under TCG.
+ */
+
+/* The second IOAS of a sweep and its mock device's domain */
+struct sweep_dst {
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 hwpt_id;
+};
+
+static int sweep_dst_new(int fd, __u32 dev_flags, struct sweep_dst *dst)
+{
+	return ioas_alloc(fd, &dst->ioas_id) ?:
+	       mock_domain_flags(fd, dst->ioas_id, dev_flags, &dst->stdev_id,
+				 &dst->hwpt_id, NULL);
+}
+
+/*
+ * The domain maps exactly [@iova, @iova + @len) of what is around it to
+ * @va, read-write: with @each_page one check per IO page, else one check
+ * of the whole (which the mock does IO page by IO page); and the IO page
+ * before and the one after (those that lie in [@lo, @hi)) are not mapped.
+ * 0, -errno, or the first failing IO page's offset + 1.
+ */
+static long sweep_check(int fd, __u32 hwpt_id, __u64 iova, const char *va,
+			__u64 len, __u64 lo, __u64 hi, bool each_page)
+{
+	const __u32 rw = MOCK_CHECK_MAP_READ | MOCK_CHECK_MAP_WRITE;
+	__u64 off, step = each_page ? mock_io_page : len;
+	int rc;
+
+	for (off = 0; off < len; off += step) {
+		rc = mock_check_map_perm(fd, hwpt_id, iova + off, va + off,
+					 step, rw);
+		if (rc)
+			return rc == -EINVAL ? (long)off + 1 : rc;
+	}
+	if (iova > lo && mock_check_map(fd, hwpt_id, iova - mock_io_page,
+					va - mock_io_page, mock_io_page) !=
+			 -EINVAL)
+		return -EEXIST;
+	if (iova + len < hi &&
+	    mock_check_map(fd, hwpt_id, iova + len, va + len, mock_io_page) !=
+		    -EINVAL)
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * One case of the alignment sweep: [@s, @e) of @buf mapped in the fixture's
+ * IOAS at base + @s, copied to @dst at MOCK_APERTURE_START + @s, checked,
+ * pinned once on the CPU pages it touches, unmapped, and nothing pinned
+ * after. Returns 0 or a number saying which step failed.
+ */
+static int sweep_one(struct _test_data_ioas *self, struct sweep_dst *dst,
+		     char *buf, __u64 buf_len, __u64 s, __u64 e,
+		     bool each_page)
+{
+	__u64 len = e - s, src = self->base + s;
+	__u64 dst_iova = MOCK_APERTURE_START + s, unmapped = 0;
+	__u64 first = s / page_size * page_size;
+	__u64 last = (e + page_size - 1) / page_size * page_size;
+
+	if (ioas_map_at(self->fd, self->ioas_id, buf + s, len, src))
+		return 1;
+	if (ioas_copy(self->fd, dst->ioas_id, self->ioas_id, src, len,
+		      &dst_iova, IOMMU_IOAS_MAP_FIXED_IOVA |
+		      IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE))
+		return 2;
+	if (sweep_check(self->fd, dst->hwpt_id, dst_iova, buf + s, len,
+			MOCK_APERTURE_START, MOCK_APERTURE_START + buf_len,
+			each_page))
+		return 3;
+	if (domains_map(self, src, buf + s, len))
+		return 4;
+	if (mock_check_pins(self->fd, buf + first, last - first, 1))
+		return 5;
+	if (ioas_unmap(self->fd, dst->ioas_id, dst_iova, len, &unmapped) ||
+	    unmapped != len)
+		return 6;
+	if (ioas_unmap(self->fd, self->ioas_id, src, len, &unmapped) ||
+	    unmapped != len)
+		return 7;
+	if (mock_check_pins(self->fd, buf, buf_len, 0))
+		return 8;
+	return 0;
+}
+
+/* Every start and end, in IO pages, over 4 CPU pages of ordinary memory */
+TEST_F(ioas, sweep_alignment)
+{
+	const __u64 len = 4 * page_size;
+	struct sweep_dst dst;
+	__u64 s, e;
+
+	ASSERT_OK(sweep_dst_new(self->fd, 0, &dst));
+	for (s = 0; s < len; s += mock_io_page)
+		for (e = s + mock_io_page; e <= len; e += mock_io_page)
+			ASSERT_EQ(0, sweep_one(self, &dst, self->buf, len, s,
+					       e, true))
+				TH_LOG("[%llu, %llu) of %llu", s, e, len);
+}
+
+/*
+ * The same over two 2 MiB hugetlb pages, with starts and ends at the
+ * alignments that matter around and between them, into a domain that has
+ * large IOPTEs. Each range is checked in one call (the mock goes IO page
+ * by IO page), and the IO pages around it one by one.
+ */
+TEST_F(ioas, sweep_alignment_hugetlb)
+{
+	const __u64 len = 2 * HUGE_2M, io = mock_io_page, p = page_size;
+	/* In order: each pair of them is a case */
+	const __u64 at[] = {
+		0, io, p, 2 * p, HUGE_2M - p, HUGE_2M - io, HUGE_2M,
+		HUGE_2M + io, HUGE_2M + p, len - p, len - io, len,
+	};
+	struct sweep_dst dst;
+	unsigned int i, j;
+	char *huge;
+
+	huge = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_POPULATE,
+		    -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP(return, "no 2 MiB hugetlb pages available");
+	ASSERT_OK(sweep_dst_new(self->fd, MOCK_FLAGS_DEVICE_HUGE_IOVA, &dst));
+	for (i = 0; i != ARRAY_SIZE(at); i++) {
+		for (j = i + 1; j != ARRAY_SIZE(at); j++) {
+			__u64 s = at[i], e = at[j];
+
+			ASSERT_EQ(0, sweep_one(self, &dst, huge, len, s, e,
+					       false))
+				TH_LOG("[%llu, %llu) of %llu", s, e, len);
+		}
+	}
+	EXPECT_OK(pins_are(self, huge, len, 0));
+	munmap(huge, len);
+}
+
+/*
+ * Every sub-range, in IO pages, of one mapping of 8 CPU pages copied out
+ * of it: each copy maps exactly its range, shares the mapping's pins, and
+ * goes away whole.
+ */
+TEST_F(ioas, sweep_copy_subranges)
+{
+	const __u64 len = 8 * page_size;
+	const __u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	struct sweep_dst dst;
+	__u64 s, e, unmapped;
+	long rc;
+
+	ASSERT_OK(sweep_dst_new(self->fd, 0, &dst));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->buf, len,
+			      self->base));
+	for (s = 0; s < len; s += mock_io_page) {
+		for (e = s + mock_io_page; e <= len; e += mock_io_page) {
+			__u64 iova = MOCK_APERTURE_START + s;
+			/* The CPU pages the copy touches */
+			__u64 first = s / page_size * page_size;
+			__u64 last = (e + page_size - 1) / page_size *
+				     page_size;
+
+			ASSERT_OK(ioas_copy(self->fd, dst.ioas_id,
+					    self->ioas_id, self->base + s,
+					    e - s, &iova,
+					    IOMMU_IOAS_MAP_FIXED_IOVA | rw))
+				TH_LOG("[%llu, %llu)", s, e);
+			rc = sweep_check(self->fd, dst.hwpt_id, iova,
+					 self->buf + s, e - s,
+					 MOCK_APERTURE_START,
+					 MOCK_APERTURE_START + len, true);
+			ASSERT_EQ(0, rc) TH_LOG("[%llu, %llu)", s, e);
+			/*
+			 * One pin per page, however many copies; without
+			 * a domain in the source IOAS, only the copy pins
+			 */
+			ASSERT_OK(pins_are(self, self->buf + first,
+					   last - first, 1));
+			if (!self->ndev) {
+				ASSERT_OK(pins_are(self, self->buf, first, 0));
+				ASSERT_OK(pins_are(self, self->buf + last,
+						   len - last, 0));
+			}
+			ASSERT_OK(ioas_unmap(self->fd, dst.ioas_id, iova,
+					     e - s, &unmapped));
+			ASSERT_EQ(e - s, unmapped);
+		}
+	}
+	/* The source is still whole and still pinned (if a domain needs it) */
+	EXPECT_OK(domains_map(self, self->base, self->buf, len));
+	EXPECT_OK(pins_are(self, self->buf, len, domain_pins(self)));
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, self->base, len,
+			     &unmapped));
+	EXPECT_EQ(len, unmapped);
+	EXPECT_OK(pins_are(self, self->buf, len, 0));
 }
 
 /*
