@@ -6,11 +6,13 @@
  * The "dispatch" fixture has one variant per command of the uAPI and
  * checks the size protocol on each: too short is EINVAL, longer with a
  * non-zero tail is E2BIG, longer with a zero tail acts exactly like the
- * exact size, and a bad pointer is EFAULT. The other tests go through the
- * commands one by one for unknown flags, reserved members, bad and
- * mistyped IDs, and IOMMU_OPTION, and check that failing calls leave no
- * trace. Tests that need the mock driver say so by creating mock objects;
- * on a kernel without CONFIG_IOMMUFD_TEST they are skipped.
+ * exact size, a bad pointer is EFAULT, and calls that succeed do so at
+ * every size from the first layout on, never touching what lies past it.
+ * The other tests go through the commands one by one for unknown flags,
+ * reserved members, bad and mistyped IDs, and IOMMU_OPTION, and check that
+ * failing calls leave no trace. Tests that need the mock driver say so by
+ * creating mock objects; on a kernel without CONFIG_IOMMUFD_TEST they are
+ * skipped.
  */
 #define _GNU_SOURCE
 #include <stddef.h>
@@ -1210,9 +1212,1054 @@ TEST_F(ctx, short_struct_works)
 }
 
 /*
+ * Calls that succeed, one set per command, for the size protocol: each
+ * case sets up what its call needs, builds an argument that uses only the
+ * members that fit in the size under test (the kernel reads the others as
+ * zero), and afterwards checks the answer and undoes what the call made,
+ * so the next size can run the same call again.
+ */
+#define OK_LEN (4 * page_size)
+#define OK_IOVA ((__u64)MOCK_APERTURE_START)
+#define OK_SRC_IOVA 0x100000ULL
+#define OK_FAULT_ADDR 0x7e57f000ULL
+#define OK_RW (MOCK_CHECK_MAP_READ | MOCK_CHECK_MAP_WRITE)
+#define OK_MAP_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+/* Larger than the argument of any command */
+#define OK_ARG_MAX 128
+/* What the bytes past the size are filled with; the kernel must not care */
+#define OK_TAIL_FILL 0xc3
+#define OK_TAIL_LEN 64
+
+/* Everything the calls need, made once per test */
+struct ok_env {
+	int fd;
+	__u32 ioas_id;		/* the mock device is on it: mapping pins */
+	__u32 plain_id;		/* an IOAS without devices */
+	__u32 stdev_id, idev_id;
+	__u32 hwpt_id;		/* the device's automatic domain */
+	__u32 parent_id;	/* nesting parent, dirty tracking, on ioas_id */
+	__u32 nested_id;	/* a mock nested HWPT on parent_id */
+	__u32 fault_id;
+	int fault_fd;
+	int mfd;		/* OK_LEN bytes of memfd */
+	char *view;		/* mfd mapped, read-only */
+	char *buf;		/* OK_LEN shared bytes; unmapped between calls */
+	/* What one call made or points at */
+	__u32 made_id, made_id2, made_idev;
+	int made_fd;
+	__u64 made_iova;
+	__u64 bitmap[4];
+	struct iommu_iova_range ranges[4];
+	struct iommu_test_hw_info hw_info;
+	struct iommu_hwpt_selftest nested_data;
+	struct iommu_hwpt_invalidate_selftest inv;
+	char bytes[64];
+};
+
+/*
+ * @prepare fills @arg, which is zeroed and as large as the current layout,
+ * for a call of @sz bytes: 0 or -errno. A member that does not end within
+ * @sz must stay 0. @check gets the first @sz bytes of the answer (the rest
+ * zero): 0, -errno, or the line of a failed check. An array of cases ends
+ * with one without @name.
+ */
+struct ok_case {
+	const char *name;
+	int (*prepare)(struct ok_env *env, void *arg, size_t sz);
+	int (*check)(struct ok_env *env, const void *arg, size_t sz);
+};
+
+static int ok_env_setup(struct ok_env *env, int fd)
+{
+	memset(env, 0, sizeof(*env));
+	env->fd = fd;
+	env->fault_fd = -1;
+	env->made_fd = -1;
+	env->buf = alloc_shared(OK_LEN, page_size);
+	if (env->buf == MAP_FAILED)
+		return -errno;
+	memset(env->buf, 0x7b, OK_LEN);
+	env->mfd = memfd_filled(OK_LEN, 0x3c);
+	if (env->mfd < 0)
+		return env->mfd;
+	env->view = mmap(NULL, OK_LEN, PROT_READ, MAP_SHARED, env->mfd, 0);
+	if (env->view == MAP_FAILED)
+		return -errno;
+	env->nested_data.iotlb = IOMMU_TEST_IOTLB_DEFAULT;
+	return ioas_alloc(fd, &env->ioas_id) ?:
+	       ioas_alloc(fd, &env->plain_id) ?:
+	       mock_domain(fd, env->ioas_id, &env->stdev_id, &env->hwpt_id,
+			   &env->idev_id) ?:
+	       hwpt_alloc(fd, env->idev_id, env->ioas_id,
+			  IOMMU_HWPT_ALLOC_NEST_PARENT |
+			  IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &env->parent_id) ?:
+	       hwpt_alloc_mock_nested(fd, env->idev_id, env->parent_id, 0, 0,
+				      IOMMU_TEST_IOTLB_DEFAULT,
+				      &env->nested_id) ?:
+	       fault_queue_new(fd, &env->fault_id, &env->fault_fd);
+}
+
+static void ok_env_teardown(struct ok_env *env)
+{
+	if (env->fault_fd >= 0)
+		close(env->fault_fd);
+	if (env->view && env->view != MAP_FAILED)
+		munmap(env->view, OK_LEN);
+	if (env->mfd > 0)
+		close(env->mfd);
+	if (env->buf && env->buf != MAP_FAILED)
+		munmap(env->buf, OK_LEN);
+}
+
+/* env->buf mapped read-write at @iova of @ioas_id */
+static int ok_map_buf(struct ok_env *env, __u32 ioas_id, __u64 iova)
+{
+	return ioas_map_at(env->fd, ioas_id, env->buf, OK_LEN, iova);
+}
+
+/* Unmap what ok_map_buf() mapped: exactly that, and nothing pinned after */
+static int ok_unmap_buf(struct ok_env *env, __u32 ioas_id, __u64 iova)
+{
+	__u64 unmapped = 0;
+	int rc;
+
+	rc = ioas_unmap(env->fd, ioas_id, iova, OK_LEN, &unmapped);
+	if (rc)
+		return rc;
+	if (unmapped != OK_LEN)
+		return __LINE__;
+	return mock_check_pins(env->fd, env->buf, OK_LEN, 0);
+}
+
+static int ok_none(struct ok_env *env, void *arg, size_t sz)
+{
+	return 0;
+}
+
+/* IOMMU_DESTROY of a fresh IOAS */
+static int destroy_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_destroy *cmd = arg;
+	int rc = ioas_alloc(env->fd, &env->made_id);
+
+	cmd->id = env->made_id;
+	return rc;
+}
+
+static int destroy_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	if (obj_destroy(env->fd, env->made_id) != -ENOENT)
+		return __LINE__;
+	return 0;
+}
+
+static const struct ok_case ok_destroy[] = {
+	{ "an IOAS", destroy_prep, destroy_check },
+	{}
+};
+
+/* IOMMU_IOAS_ALLOC: the answer names a usable IOAS */
+static int ioas_alloc_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_ioas_alloc *cmd = arg;
+	__u64 val = 0;
+
+	if (cmd->out_ioas_id == 0)
+		return __LINE__;
+	if (option_get(env->fd, IOMMU_OPTION_HUGE_PAGES, cmd->out_ioas_id,
+		       &val))
+		return __LINE__;
+	if (val != 1)
+		return __LINE__;
+	return obj_destroy(env->fd, cmd->out_ioas_id);
+}
+
+static const struct ok_case ok_ioas_alloc[] = {
+	{ "an IOAS", ok_none, ioas_alloc_check },
+	{}
+};
+
+/* IOMMU_IOAS_ALLOW_IOVAS of one range on an empty IOAS, then none again */
+static int allow_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_ioas_allow_iovas *cmd = arg;
+
+	env->ranges[0].start = 0x100000;
+	env->ranges[0].last = 0x1fffff;
+	cmd->ioas_id = env->plain_id;
+	cmd->num_iovas = 1;
+	cmd->allowed_iovas = (__u64)(unsigned long)env->ranges;
+	return 0;
+}
+
+/* The kernel picks IOVAs in the allowed range only */
+static int allow_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	__u64 iova = 0;
+	int rc;
+
+	rc = ioas_map_any(env->fd, env->plain_id, env->buf, OK_LEN, &iova);
+	if (rc)
+		return rc;
+	if (iova < 0x100000 || iova + OK_LEN - 1 > 0x1fffff)
+		return __LINE__;
+	return ioas_unmap(env->fd, env->plain_id, iova, OK_LEN, NULL) ?:
+	       ioas_allow(env->fd, env->plain_id, NULL, 0);
+}
+
+static const struct ok_case ok_ioas_allow_iovas[] = {
+	{ "one range", allow_prep, allow_check },
+	{}
+};
+
+/* IOMMU_IOAS_COPY from an IOAS without domain into the device's */
+static int copy_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_ioas_copy *cmd = arg;
+
+	cmd->flags = IOMMU_IOAS_MAP_FIXED_IOVA | OK_MAP_RW;
+	cmd->dst_ioas_id = env->ioas_id;
+	cmd->src_ioas_id = env->plain_id;
+	cmd->length = OK_LEN;
+	cmd->dst_iova = OK_IOVA;
+	cmd->src_iova = OK_SRC_IOVA;
+	return ok_map_buf(env, env->plain_id, OK_SRC_IOVA);
+}
+
+static int copy_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	int rc;
+
+	rc = mock_check_map_perm(env->fd, env->hwpt_id, OK_IOVA, env->buf,
+				 OK_LEN, OK_RW) ?:
+	     mock_check_map_perm(env->fd, env->parent_id, OK_IOVA, env->buf,
+				 OK_LEN, OK_RW) ?:
+	     mock_check_pins(env->fd, env->buf, OK_LEN, 1) ?:
+	     ok_unmap_buf(env, env->ioas_id, OK_IOVA);
+	if (rc)
+		return rc;
+	return ioas_unmap(env->fd, env->plain_id, OK_SRC_IOVA, OK_LEN, NULL);
+}
+
+static const struct ok_case ok_ioas_copy[] = {
+	{ "into a domain", copy_prep, copy_check },
+	{}
+};
+
+/* IOMMU_IOAS_IOVA_RANGES of the device's IOAS */
+static int ranges_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_ioas_iova_ranges *cmd = arg;
+
+	memset(env->ranges, 0, sizeof(env->ranges));
+	cmd->ioas_id = env->ioas_id;
+	cmd->num_iovas = ARRAY_SIZE(env->ranges);
+	cmd->allowed_iovas = (__u64)(unsigned long)env->ranges;
+	return 0;
+}
+
+static int ranges_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_ioas_iova_ranges *cmd = arg;
+	__u32 n = cmd->num_iovas;
+
+	if (n < 1 || n > ARRAY_SIZE(env->ranges))
+		return __LINE__;
+	if (env->ranges[0].start < MOCK_APERTURE_START)
+		return __LINE__;
+	if (env->ranges[n - 1].last > MOCK_APERTURE_LAST)
+		return __LINE__;
+	if (env->ranges[0].start > env->ranges[n - 1].last)
+		return __LINE__;
+	/* The last member; the kernel leaves it alone in shorter layouts */
+	if (sz == sizeof(*cmd) && cmd->out_iova_alignment != mock_io_page)
+		return __LINE__;
+	return 0;
+}
+
+static const struct ok_case ok_ioas_iova_ranges[] = {
+	{ "the aperture", ranges_prep, ranges_check },
+	{}
+};
+
+/* IOMMU_IOAS_MAP at an IOVA the kernel picks */
+static int map_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_ioas_map *cmd = arg;
+
+	cmd->flags = OK_MAP_RW;
+	cmd->ioas_id = env->ioas_id;
+	cmd->user_va = (__u64)(unsigned long)env->buf;
+	cmd->length = OK_LEN;
+	return 0;
+}
+
+static int map_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_ioas_map *cmd = arg;
+
+	if (cmd->iova < MOCK_APERTURE_START)
+		return __LINE__;
+	return mock_check_map_perm(env->fd, env->hwpt_id, cmd->iova, env->buf,
+				   OK_LEN, OK_RW) ?:
+	       ok_unmap_buf(env, env->ioas_id, cmd->iova);
+}
+
+static const struct ok_case ok_ioas_map[] = {
+	{ "anywhere", map_prep, map_check },
+	{}
+};
+
+/* IOMMU_IOAS_MAP_FILE, read-only, at an IOVA the kernel picks */
+static int map_file_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_ioas_map_file *cmd = arg;
+
+	cmd->flags = IOMMU_IOAS_MAP_READABLE;
+	cmd->ioas_id = env->ioas_id;
+	cmd->fd = env->mfd;
+	cmd->length = OK_LEN;
+	return 0;
+}
+
+static int map_file_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_ioas_map_file *cmd = arg;
+	__u64 unmapped = 0;
+	int rc;
+
+	if (cmd->iova < MOCK_APERTURE_START)
+		return __LINE__;
+	rc = mock_check_map_perm(env->fd, env->hwpt_id, cmd->iova, env->view,
+				 OK_LEN, MOCK_CHECK_MAP_READ) ?:
+	     ioas_unmap(env->fd, env->ioas_id, cmd->iova, OK_LEN, &unmapped);
+	if (rc)
+		return rc;
+	if (unmapped != OK_LEN)
+		return __LINE__;
+	return mock_check_pins(env->fd, env->view, OK_LEN, 0);
+}
+
+static const struct ok_case ok_ioas_map_file[] = {
+	{ "a memfd", map_file_prep, map_file_check },
+	{}
+};
+
+/* IOMMU_IOAS_UNMAP of a mapping with a domain */
+static int unmap_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_ioas_unmap *cmd = arg;
+
+	cmd->ioas_id = env->ioas_id;
+	cmd->iova = OK_IOVA;
+	cmd->length = OK_LEN;
+	return ok_map_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static int unmap_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_ioas_unmap *cmd = arg;
+
+	if (cmd->length != OK_LEN)
+		return __LINE__;
+	if (mock_check_map(env->fd, env->hwpt_id, OK_IOVA, env->buf,
+			   mock_io_page) != -EINVAL)
+		return __LINE__;
+	return mock_check_pins(env->fd, env->buf, OK_LEN, 0);
+}
+
+static const struct ok_case ok_ioas_unmap[] = {
+	{ "a mapping", unmap_prep, unmap_check },
+	{}
+};
+
+/* IOMMU_IOAS_CHANGE_PROCESS with a file mapping, to the same process */
+static int change_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	__u64 iova = OK_IOVA;
+
+	return ioas_map_file(env->fd, env->ioas_id, env->mfd, 0, OK_LEN,
+			     &iova, IOMMU_IOAS_MAP_FIXED_IOVA | OK_MAP_RW);
+}
+
+static int change_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	return mock_check_map(env->fd, env->hwpt_id, OK_IOVA, env->view,
+			      OK_LEN) ?:
+	       ioas_unmap(env->fd, env->ioas_id, OK_IOVA, OK_LEN, NULL) ?:
+	       mock_check_pins(env->fd, env->view, OK_LEN, 0);
+}
+
+static const struct ok_case ok_ioas_change_process[] = {
+	{ "a file mapping", change_prep, change_check },
+	{}
+};
+
+/* IOMMU_OPTION: get and set IOMMU_OPTION_HUGE_PAGES */
+static int option_get_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_option *cmd = arg;
+
+	cmd->option_id = IOMMU_OPTION_HUGE_PAGES;
+	cmd->op = IOMMU_OPTION_OP_GET;
+	cmd->object_id = env->ioas_id;
+	return 0;
+}
+
+static int option_get_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_option *cmd = arg;
+
+	if (cmd->val64 != 1)
+		return __LINE__;
+	return 0;
+}
+
+static int option_set_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_option *cmd = arg;
+
+	cmd->option_id = IOMMU_OPTION_HUGE_PAGES;
+	cmd->op = IOMMU_OPTION_OP_SET;
+	cmd->object_id = env->plain_id;
+	cmd->val64 = 0;
+	return 0;
+}
+
+static int option_set_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	__u64 val = 1;
+	int rc;
+
+	rc = option_get(env->fd, IOMMU_OPTION_HUGE_PAGES, env->plain_id, &val);
+	if (rc)
+		return rc;
+	if (val != 0)
+		return __LINE__;
+	return option_set(env->fd, IOMMU_OPTION_HUGE_PAGES, env->plain_id, 1);
+}
+
+static const struct ok_case ok_option[] = {
+	{ "get", option_get_prep, option_get_check },
+	{ "set", option_set_prep, option_set_check },
+	{}
+};
+
+/* IOMMU_VFIO_IOAS: GET of the compatibility IOAS that was SET */
+static int vfio_ioas_op(int fd, __u16 op, __u32 ioas_id)
+{
+	struct iommu_vfio_ioas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.op = op,
+	};
+
+	return ifd_ioctl(fd, IOMMU_VFIO_IOAS, &cmd);
+}
+
+static int vfio_ioas_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_vfio_ioas *cmd = arg;
+
+	cmd->op = IOMMU_VFIO_IOAS_GET;
+	return vfio_ioas_op(env->fd, IOMMU_VFIO_IOAS_SET, env->plain_id);
+}
+
+static int vfio_ioas_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_vfio_ioas *cmd = arg;
+
+	if (cmd->ioas_id != env->plain_id)
+		return __LINE__;
+	return vfio_ioas_op(env->fd, IOMMU_VFIO_IOAS_CLEAR, 0);
+}
+
+static const struct ok_case ok_vfio_ioas[] = {
+	{ "get", vfio_ioas_prep, vfio_ioas_check },
+	{}
+};
+
+/*
+ * IOMMU_HWPT_ALLOC: a dirty-tracking nesting parent while the driver data
+ * does not fit, a mock nested HWPT once it does, and one that reports to
+ * the fault queue once fault_id fits too
+ */
+static bool hwpt_alloc_has_data(size_t sz)
+{
+	return sz >= offsetof(struct iommu_hwpt_alloc, fault_id);
+}
+
+static int hwpt_alloc_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_hwpt_alloc *cmd = arg;
+
+	cmd->dev_id = env->idev_id;
+	if (!hwpt_alloc_has_data(sz)) {
+		cmd->flags = IOMMU_HWPT_ALLOC_NEST_PARENT |
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+		cmd->pt_id = env->ioas_id;
+		return 0;
+	}
+	cmd->pt_id = env->parent_id;
+	cmd->data_type = IOMMU_HWPT_DATA_SELFTEST;
+	cmd->data_len = sizeof(env->nested_data);
+	cmd->data_uptr = (__u64)(unsigned long)&env->nested_data;
+	if (sz >= offsetof(struct iommu_hwpt_alloc, __reserved2)) {
+		cmd->flags = IOMMU_HWPT_FAULT_ID_VALID;
+		cmd->fault_id = env->fault_id;
+	}
+	return 0;
+}
+
+static int hwpt_alloc_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_hwpt_alloc *cmd = arg;
+	__u32 id = cmd->out_hwpt_id;
+	int rc;
+
+	if (id == 0)
+		return __LINE__;
+	if (hwpt_alloc_has_data(sz))
+		rc = mock_check_iotlb(env->fd, id, 0,
+				      IOMMU_TEST_IOTLB_DEFAULT);
+	else	/* A paging HWPT, and it tracks dirty pages */
+		rc = hwpt_set_dirty(env->fd, id, true) ?:
+		     hwpt_set_dirty(env->fd, id, false);
+	return rc ?: obj_destroy(env->fd, id);
+}
+
+static const struct ok_case ok_hwpt_alloc[] = {
+	{ "paging, nested, nested with faults", hwpt_alloc_prep,
+	  hwpt_alloc_check },
+	{}
+};
+
+/* IOMMU_GET_HW_INFO of the mock device */
+static int hw_info_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_hw_info *cmd = arg;
+
+	memset(&env->hw_info, 0, sizeof(env->hw_info));
+	cmd->dev_id = env->idev_id;
+	cmd->data_len = sizeof(env->hw_info);
+	cmd->data_uptr = (__u64)(unsigned long)&env->hw_info;
+	return 0;
+}
+
+static int hw_info_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_hw_info *cmd = arg;
+
+	if (cmd->out_data_type != IOMMU_HW_INFO_TYPE_SELFTEST)
+		return __LINE__;
+	if (cmd->data_len != sizeof(env->hw_info))
+		return __LINE__;
+	if (env->hw_info.test_reg != IOMMU_HW_INFO_SELFTEST_REGVAL)
+		return __LINE__;
+	/* The last member */
+	if (sz == sizeof(*cmd) &&
+	    !(cmd->out_capabilities & IOMMU_HW_CAP_DIRTY_TRACKING))
+		return __LINE__;
+	return 0;
+}
+
+static const struct ok_case ok_get_hw_info[] = {
+	{ "the mock device", hw_info_prep, hw_info_check },
+	{}
+};
+
+/* IOMMU_HWPT_SET_DIRTY_TRACKING: on, seen working, off again */
+static int set_dirty_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = arg;
+
+	cmd->flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE;
+	cmd->hwpt_id = env->parent_id;
+	return 0;
+}
+
+static int set_dirty_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	memset(env->bitmap, 0, sizeof(env->bitmap));
+	return ok_map_buf(env, env->ioas_id, OK_IOVA) ?:
+	       hwpt_get_dirty(env->fd, env->parent_id, OK_IOVA, OK_LEN,
+			      page_size, env->bitmap, 0) ?:
+	       hwpt_set_dirty(env->fd, env->parent_id, false) ?:
+	       ok_unmap_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static const struct ok_case ok_hwpt_set_dirty_tracking[] = {
+	{ "enable", set_dirty_prep, set_dirty_check },
+	{}
+};
+
+/* IOMMU_HWPT_GET_DIRTY_BITMAP of a page the device wrote */
+static int get_dirty_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = arg;
+	__u64 written = 1 << 1;
+
+	memset(env->bitmap, 0, sizeof(env->bitmap));
+	cmd->hwpt_id = env->parent_id;
+	cmd->iova = OK_IOVA;
+	cmd->length = OK_LEN;
+	cmd->page_size = page_size;
+	cmd->data = (__u64)(unsigned long)env->bitmap;
+	return ok_map_buf(env, env->ioas_id, OK_IOVA) ?:
+	       hwpt_set_dirty(env->fd, env->parent_id, true) ?:
+	       mock_dirty_mark(env->fd, env->parent_id, OK_IOVA, OK_LEN,
+			       page_size, &written, NULL);
+}
+
+static int get_dirty_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	if (env->bitmap[0] != 1 << 1)
+		return __LINE__;
+	return hwpt_set_dirty(env->fd, env->parent_id, false) ?:
+	       ok_unmap_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static const struct ok_case ok_hwpt_get_dirty_bitmap[] = {
+	{ "one page", get_dirty_prep, get_dirty_check },
+	{}
+};
+
+/* IOMMU_HWPT_INVALIDATE of one IOTLB entry of the nested HWPT */
+static int invalidate_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_hwpt_invalidate *cmd = arg;
+
+	env->inv.flags = 0;
+	env->inv.iotlb_id = 1;
+	cmd->hwpt_id = env->nested_id;
+	cmd->data_uptr = (__u64)(unsigned long)&env->inv;
+	cmd->data_type = IOMMU_HWPT_INVALIDATE_DATA_SELFTEST;
+	cmd->entry_len = sizeof(env->inv);
+	cmd->entry_num = 1;
+	return 0;
+}
+
+static int invalidate_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_hwpt_invalidate *cmd = arg;
+
+	if (cmd->entry_num != 1)
+		return __LINE__;
+	return mock_check_iotlb(env->fd, env->nested_id, 1, 0) ?:
+	       mock_check_iotlb(env->fd, env->nested_id, 0,
+				IOMMU_TEST_IOTLB_DEFAULT);
+}
+
+static const struct ok_case ok_hwpt_invalidate[] = {
+	{ "one entry", invalidate_prep, invalidate_check },
+	{}
+};
+
+/* IOMMU_FAULT_QUEUE_ALLOC: a FAULT and its descriptor */
+static int fault_alloc_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_fault_alloc *cmd = arg;
+
+	if (!cmd->out_fault_id || (int)cmd->out_fault_fd <= 2)
+		return __LINE__;
+	if (fcntl(cmd->out_fault_fd, F_GETFD) < 0)
+		return __LINE__;
+	if (close(cmd->out_fault_fd))
+		return __LINE__;
+	return obj_destroy(env->fd, cmd->out_fault_id);
+}
+
+static const struct ok_case ok_fault_queue_alloc[] = {
+	{ "a queue", ok_none, fault_alloc_check },
+	{}
+};
+
+/* IOMMU_TEST_CMD, every operation */
+static int test_add_reserved_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	/* A new range for each size: a reserved range cannot be removed */
+	env->made_iova = 0x40000000 + sz * 0x100000;
+	cmd->op = IOMMU_TEST_OP_ADD_RESERVED;
+	cmd->id = env->plain_id;
+	cmd->add_reserved.start = env->made_iova;
+	cmd->add_reserved.length = page_size;
+	return 0;
+}
+
+static int test_add_reserved_check(struct ok_env *env, const void *arg,
+				   size_t sz)
+{
+	if (!ioas_map_at(env->fd, env->plain_id, env->buf, page_size,
+			 env->made_iova))
+		return __LINE__;
+	return 0;
+}
+
+static int test_mock_domain_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_MOCK_DOMAIN;
+	cmd->id = env->ioas_id;
+	return 0;
+}
+
+static int test_mock_domain_flags_prep(struct ok_env *env, void *arg,
+				       size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS;
+	cmd->id = env->ioas_id;
+	cmd->mock_domain_flags.dev_flags = MOCK_FLAGS_DEVICE_NO_DIRTY;
+	return 0;
+}
+
+/* A new device joined the automatic domain */
+static int test_mock_domain_check(struct ok_env *env, const void *arg,
+				  size_t sz)
+{
+	const struct iommu_test_cmd *cmd = arg;
+
+	if (cmd->mock_domain.out_hwpt_id != env->hwpt_id)
+		return __LINE__;
+	if (!cmd->mock_domain.out_idev_id ||
+	    cmd->mock_domain.out_idev_id == env->idev_id)
+		return __LINE__;
+	if (cmd->mock_domain.out_stdev_id == 0)
+		return __LINE__;
+	return obj_destroy(env->fd, cmd->mock_domain.out_stdev_id);
+}
+
+static int test_check_map_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_MD_CHECK_MAP;
+	cmd->id = env->hwpt_id;
+	cmd->check_map.iova = OK_IOVA;
+	cmd->check_map.length = OK_LEN;
+	cmd->check_map.uptr = (__u64)(unsigned long)env->buf;
+	cmd->check_map.perm = OK_RW;
+	return ok_map_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static int test_unmap_buf(struct ok_env *env, const void *arg, size_t sz)
+{
+	return ok_unmap_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static int test_check_refs_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_MD_CHECK_REFS;
+	cmd->check_refs.length = OK_LEN;
+	cmd->check_refs.uptr = (__u64)(unsigned long)env->buf;
+	cmd->check_refs.refs = 1;
+	return ok_map_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static int test_create_access_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_CREATE_ACCESS;
+	cmd->id = env->ioas_id;
+	return 0;
+}
+
+static int test_create_access_check(struct ok_env *env, const void *arg,
+				    size_t sz)
+{
+	const struct iommu_test_cmd *cmd = arg;
+	int afd = cmd->create_access.out_access_fd;
+
+	if (afd <= 2 || fcntl(afd, F_GETFD) < 0)
+		return __LINE__;
+	if (close(afd))
+		return __LINE__;
+	return 0;
+}
+
+/*
+ * env->buf mapped at OK_IOVA, an access (made_fd) on the IOAS; @flags are
+ * MOCK_FLAGS_ACCESS_CREATE_*
+ */
+static int ok_map_and_access(struct ok_env *env, __u32 flags)
+{
+	return ok_map_buf(env, env->ioas_id, OK_IOVA) ?:
+	       mock_access_create(env->fd, env->ioas_id, flags,
+				  &env->made_fd);
+}
+
+/* Close the access of ok_map_and_access() and unmap */
+static int ok_access_done(struct ok_env *env)
+{
+	int afd = env->made_fd;
+
+	env->made_fd = -1;
+	if (close(afd))
+		return __LINE__;
+	return ok_unmap_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static int test_access_pages_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+	int rc;
+
+	rc = ok_map_and_access(env, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	cmd->op = IOMMU_TEST_OP_ACCESS_PAGES;
+	cmd->id = env->made_fd;
+	cmd->access_pages.iova = OK_IOVA;
+	cmd->access_pages.length = page_size;
+	cmd->access_pages.uptr = (__u64)(unsigned long)env->buf;
+	return rc;
+}
+
+static int test_access_pages_check(struct ok_env *env, const void *arg,
+				   size_t sz)
+{
+	const struct iommu_test_cmd *cmd = arg;
+	int rc;
+
+	rc = mock_access_unpin(env->fd, env->made_fd,
+			       cmd->access_pages.out_access_pages_id);
+	return rc ?: ok_access_done(env);
+}
+
+static int test_destroy_pages_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+	__u32 item = 0;
+	int rc;
+
+	rc = ok_map_and_access(env, MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?:
+	     mock_access_pin(env->fd, env->made_fd, OK_IOVA, page_size,
+			     env->buf, 0, &item);
+	cmd->op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES;
+	cmd->id = env->made_fd;
+	cmd->destroy_access_pages.access_pages_id = item;
+	env->made_id = item;
+	return rc;
+}
+
+static int test_destroy_pages_check(struct ok_env *env, const void *arg,
+				    size_t sz)
+{
+	/* Released already */
+	if (mock_access_unpin(env->fd, env->made_fd, env->made_id) != -ENOENT)
+		return __LINE__;
+	return ok_access_done(env);
+}
+
+static int test_access_rw_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+	int rc = ok_map_and_access(env, 0);
+	size_t i;
+
+	for (i = 0; i != 32; i++)
+		env->buf[8 + i] = i + sz;
+	memset(env->bytes, 0, sizeof(env->bytes));
+	cmd->op = IOMMU_TEST_OP_ACCESS_RW;
+	cmd->id = env->made_fd;
+	cmd->access_rw.iova = OK_IOVA + 8;
+	cmd->access_rw.length = 32;
+	cmd->access_rw.uptr = (__u64)(unsigned long)env->bytes;
+	return rc;
+}
+
+static int test_access_rw_check(struct ok_env *env, const void *arg,
+				size_t sz)
+{
+	if (memcmp(env->bytes, env->buf + 8, 32))
+		return __LINE__;
+	return ok_access_done(env);
+}
+
+static int test_memory_limit_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT;
+	cmd->memory_limit.limit = DEFAULT_TEMP_MEMORY_LIMIT;
+	return 0;
+}
+
+static int ok_nothing(struct ok_env *env, const void *arg, size_t sz)
+{
+	return 0;
+}
+
+static int test_replace_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE;
+	cmd->mock_domain_replace.pt_id = env->parent_id;
+	return mock_domain(env->fd, env->ioas_id, &cmd->id, NULL, NULL);
+}
+
+static int test_replace_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_test_cmd *cmd = arg;
+
+	if (cmd->mock_domain_replace.pt_id != env->parent_id)
+		return __LINE__;
+	/* The device uses it now */
+	if (obj_destroy(env->fd, env->parent_id) != -EBUSY)
+		return __LINE__;
+	return obj_destroy(env->fd, cmd->id);
+}
+
+static int test_access_ioas_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+	int rc;
+
+	rc = ok_map_buf(env, env->plain_id, OK_SRC_IOVA) ?:
+	     mock_access_create(env->fd, env->ioas_id, 0, &env->made_fd);
+	cmd->op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS;
+	cmd->id = env->made_fd;
+	cmd->access_replace_ioas.ioas_id = env->plain_id;
+	return rc;
+}
+
+static int test_access_ioas_check(struct ok_env *env, const void *arg,
+				  size_t sz)
+{
+	int afd = env->made_fd;
+	int rc;
+
+	/* The access reads the other IOAS now */
+	memset(env->bytes, 0, sizeof(env->bytes));
+	rc = mock_access_rw(env->fd, afd, OK_SRC_IOVA, env->bytes, 16, 0);
+	if (rc)
+		return rc;
+	if (memcmp(env->bytes, env->buf, 16))
+		return __LINE__;
+	env->made_fd = -1;
+	if (close(afd))
+		return __LINE__;
+	return ok_unmap_buf(env, env->plain_id, OK_SRC_IOVA);
+}
+
+static int test_dirty_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	env->bitmap[0] = 1 << 0 | 1 << 2;
+	cmd->op = IOMMU_TEST_OP_DIRTY;
+	cmd->id = env->parent_id;
+	cmd->dirty.iova = OK_IOVA;
+	cmd->dirty.length = OK_LEN;
+	cmd->dirty.page_size = page_size;
+	cmd->dirty.uptr = (__u64)(unsigned long)env->bitmap;
+	return ok_map_buf(env, env->ioas_id, OK_IOVA) ?:
+	       hwpt_set_dirty(env->fd, env->parent_id, true);
+}
+
+static int test_dirty_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	const struct iommu_test_cmd *cmd = arg;
+	int rc;
+
+	/* Two CPU pages, two IO pages each */
+	if (cmd->dirty.out_nr_dirty != 4)
+		return __LINE__;
+	memset(env->bitmap, 0, sizeof(env->bitmap));
+	rc = hwpt_get_dirty(env->fd, env->parent_id, OK_IOVA, OK_LEN,
+			    page_size, env->bitmap, 0);
+	if (rc)
+		return rc;
+	if (env->bitmap[0] != (1 << 0 | 1 << 2))
+		return __LINE__;
+	return hwpt_set_dirty(env->fd, env->parent_id, false) ?:
+	       ok_unmap_buf(env, env->ioas_id, OK_IOVA);
+}
+
+static int test_check_iotlb_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+
+	cmd->op = IOMMU_TEST_OP_MD_CHECK_IOTLB;
+	cmd->id = env->nested_id;
+	cmd->check_iotlb.id = MOCK_NESTED_DOMAIN_IOTLB_ID_MAX;
+	cmd->check_iotlb.iotlb = IOMMU_TEST_IOTLB_DEFAULT;
+	return 0;
+}
+
+/* A new device on a nested HWPT that reports to the fault queue */
+static int test_iopf_prep(struct ok_env *env, void *arg, size_t sz)
+{
+	struct iommu_test_cmd *cmd = arg;
+	int rc;
+
+	rc = mock_domain(env->fd, env->ioas_id, &env->made_id, NULL,
+			 &env->made_idev) ?:
+	     hwpt_alloc_mock_nested(env->fd, env->made_idev, env->parent_id,
+				    IOMMU_HWPT_FAULT_ID_VALID, env->fault_id,
+				    IOMMU_TEST_IOTLB_DEFAULT,
+				    &env->made_id2) ?:
+	     mock_replace(env->fd, env->made_id, env->made_id2, NULL);
+	cmd->op = IOMMU_TEST_OP_TRIGGER_IOPF;
+	cmd->trigger_iopf.dev_id = env->made_idev;
+	cmd->trigger_iopf.grpid = sz;
+	cmd->trigger_iopf.perm = IOMMU_PGFAULT_PERM_READ;
+	cmd->trigger_iopf.addr = OK_FAULT_ADDR;
+	return rc;
+}
+
+static int test_iopf_check(struct ok_env *env, const void *arg, size_t sz)
+{
+	struct iommu_hwpt_page_response resp = {
+		.code = IOMMUFD_PAGE_RESP_SUCCESS,
+	};
+	struct iommu_hwpt_pgfault rec;
+
+	if (read(env->fault_fd, &rec, sizeof(rec)) != sizeof(rec))
+		return __LINE__;
+	if (rec.dev_id != env->made_idev || rec.grpid != sz ||
+	    rec.addr != OK_FAULT_ADDR || rec.perm != IOMMU_PGFAULT_PERM_READ)
+		return __LINE__;
+	resp.cookie = rec.cookie;
+	if (write(env->fault_fd, &resp, sizeof(resp)) != sizeof(resp))
+		return __LINE__;
+	return obj_destroy(env->fd, env->made_id) ?:
+	       obj_destroy(env->fd, env->made_id2);
+}
+
+static const struct ok_case ok_test_cmd[] = {
+	{ "add_reserved", test_add_reserved_prep, test_add_reserved_check },
+	{ "mock_domain", test_mock_domain_prep, test_mock_domain_check },
+	{ "md_check_map", test_check_map_prep, test_unmap_buf },
+	{ "md_check_refs", test_check_refs_prep, test_unmap_buf },
+	{ "create_access", test_create_access_prep, test_create_access_check },
+	{ "destroy_access_pages", test_destroy_pages_prep,
+	  test_destroy_pages_check },
+	{ "access_pages", test_access_pages_prep, test_access_pages_check },
+	{ "access_rw", test_access_rw_prep, test_access_rw_check },
+	{ "set_temp_memory_limit", test_memory_limit_prep, ok_nothing },
+	{ "mock_domain_replace", test_replace_prep, test_replace_check },
+	{ "access_replace_ioas", test_access_ioas_prep,
+	  test_access_ioas_check },
+	{ "mock_domain_flags", test_mock_domain_flags_prep,
+	  test_mock_domain_check },
+	{ "dirty", test_dirty_prep, test_dirty_check },
+	{ "md_check_iotlb", test_check_iotlb_prep, ok_nothing },
+	{ "trigger_iopf", test_iopf_prep, test_iopf_check },
+	{}
+};
+
+/*
  * The size protocol, for every command. Each variant is one command with
- * the end of its first layout and its current size. The argument lives at
- * the end of a read-write area that is followed by a PROT_NONE page.
+ * the end of its first layout, its current size, and calls of it that
+ * succeed. The argument lives at the end of a read-write area that is
+ * followed by a PROT_NONE page.
  */
 FIXTURE(dispatch)
 {
@@ -1225,109 +2272,124 @@ FIXTURE_VARIANT(dispatch)
 	unsigned long request;
 	size_t min_size;	/* end of the first published layout */
 	size_t size;		/* sizeof() in our headers */
+	const struct ok_case *ok;	/* calls that succeed */
 };
 
 #define DISPATCH_PAGES 3
 /*
  * @first is the size of the first published layout: part of the ABI, so
- * spelled out here rather than derived from today's header.
+ * spelled out here rather than derived from today's header. @ok is the
+ * ok_case array of calls that succeed.
  */
-#define CMD_SIZES(req, type, first)			\
+#define CMD_SIZES(req, type, first, ok_cases)		\
 	.request = (req),				\
 	.min_size = (first),				\
-	.size = sizeof(type)
+	.size = sizeof(type),				\
+	.ok = (ok_cases)
 
 FIXTURE_VARIANT_ADD(dispatch, destroy)
 {
-	CMD_SIZES(IOMMU_DESTROY, struct iommu_destroy, 8),
+	CMD_SIZES(IOMMU_DESTROY, struct iommu_destroy, 8, ok_destroy),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_alloc)
 {
-	CMD_SIZES(IOMMU_IOAS_ALLOC, struct iommu_ioas_alloc, 12),
+	CMD_SIZES(IOMMU_IOAS_ALLOC, struct iommu_ioas_alloc, 12,
+		  ok_ioas_alloc),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_allow_iovas)
 {
-	CMD_SIZES(IOMMU_IOAS_ALLOW_IOVAS, struct iommu_ioas_allow_iovas, 24),
+	CMD_SIZES(IOMMU_IOAS_ALLOW_IOVAS, struct iommu_ioas_allow_iovas, 24,
+		  ok_ioas_allow_iovas),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_copy)
 {
-	CMD_SIZES(IOMMU_IOAS_COPY, struct iommu_ioas_copy, 40),
+	CMD_SIZES(IOMMU_IOAS_COPY, struct iommu_ioas_copy, 40, ok_ioas_copy),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_iova_ranges)
 {
-	CMD_SIZES(IOMMU_IOAS_IOVA_RANGES, struct iommu_ioas_iova_ranges, 32),
+	CMD_SIZES(IOMMU_IOAS_IOVA_RANGES, struct iommu_ioas_iova_ranges, 32,
+		  ok_ioas_iova_ranges),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_map)
 {
-	CMD_SIZES(IOMMU_IOAS_MAP, struct iommu_ioas_map, 40),
+	CMD_SIZES(IOMMU_IOAS_MAP, struct iommu_ioas_map, 40, ok_ioas_map),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_map_file)
 {
-	CMD_SIZES(IOMMU_IOAS_MAP_FILE, struct iommu_ioas_map_file, 40),
+	CMD_SIZES(IOMMU_IOAS_MAP_FILE, struct iommu_ioas_map_file, 40,
+		  ok_ioas_map_file),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_unmap)
 {
-	CMD_SIZES(IOMMU_IOAS_UNMAP, struct iommu_ioas_unmap, 24),
+	CMD_SIZES(IOMMU_IOAS_UNMAP, struct iommu_ioas_unmap, 24,
+		  ok_ioas_unmap),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, ioas_change_process)
 {
 	CMD_SIZES(IOMMU_IOAS_CHANGE_PROCESS,
-		  struct iommu_ioas_change_process, 8),
+		  struct iommu_ioas_change_process, 8,
+		  ok_ioas_change_process),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, option)
 {
-	CMD_SIZES(IOMMU_OPTION, struct iommu_option, 24),
+	CMD_SIZES(IOMMU_OPTION, struct iommu_option, 24, ok_option),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, vfio_ioas)
 {
-	CMD_SIZES(IOMMU_VFIO_IOAS, struct iommu_vfio_ioas, 12),
+	CMD_SIZES(IOMMU_VFIO_IOAS, struct iommu_vfio_ioas, 12, ok_vfio_ioas),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, hwpt_alloc)
 {
-	CMD_SIZES(IOMMU_HWPT_ALLOC, struct iommu_hwpt_alloc, 24),
+	CMD_SIZES(IOMMU_HWPT_ALLOC, struct iommu_hwpt_alloc, 24,
+		  ok_hwpt_alloc),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, get_hw_info)
 {
-	CMD_SIZES(IOMMU_GET_HW_INFO, struct iommu_hw_info, 32),
+	CMD_SIZES(IOMMU_GET_HW_INFO, struct iommu_hw_info, 32,
+		  ok_get_hw_info),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, hwpt_set_dirty_tracking)
 {
 	CMD_SIZES(IOMMU_HWPT_SET_DIRTY_TRACKING,
-		  struct iommu_hwpt_set_dirty_tracking, 16),
+		  struct iommu_hwpt_set_dirty_tracking, 16,
+		  ok_hwpt_set_dirty_tracking),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, hwpt_get_dirty_bitmap)
 {
 	CMD_SIZES(IOMMU_HWPT_GET_DIRTY_BITMAP,
-		  struct iommu_hwpt_get_dirty_bitmap, 48),
+		  struct iommu_hwpt_get_dirty_bitmap, 48,
+		  ok_hwpt_get_dirty_bitmap),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, hwpt_invalidate)
 {
-	CMD_SIZES(IOMMU_HWPT_INVALIDATE, struct iommu_hwpt_invalidate, 32),
+	CMD_SIZES(IOMMU_HWPT_INVALIDATE, struct iommu_hwpt_invalidate, 32,
+		  ok_hwpt_invalidate),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, fault_queue_alloc)
 {
-	CMD_SIZES(IOMMU_FAULT_QUEUE_ALLOC, struct iommu_fault_alloc, 16),
+	CMD_SIZES(IOMMU_FAULT_QUEUE_ALLOC, struct iommu_fault_alloc, 16,
+		  ok_fault_queue_alloc),
 };
 
 FIXTURE_VARIANT_ADD(dispatch, test_cmd)
 {
-	CMD_SIZES(IOMMU_TEST_CMD, struct iommu_test_cmd, 68),
+	CMD_SIZES(IOMMU_TEST_CMD, struct iommu_test_cmd, 68, ok_test_cmd),
 };
 
 FIXTURE_SETUP(dispatch)
@@ -1435,20 +2497,57 @@ TEST_F(dispatch, size_zero_tail)
 	}
 }
 
-/* An older, shorter layout: nothing is written beyond it */
+/*
+ * Every layout from the first to the current one, with a call that
+ * succeeds: the kernel takes what is past the size as zero without
+ * reading it, and writes its answer (which the case checks) within the
+ * size. The bytes past the size are not zero, and must stay as they are.
+ */
 TEST_F(dispatch, short_layout_not_overwritten)
 {
-	size_t sz;
+	size_t len = variant->size + OK_TAIL_LEN;
+	struct ok_env env;
+	const struct ok_case *ok;
+	size_t sz, i;
+	int rc;
 
-	for (sz = variant->min_size; sz <= variant->size; sz++) {
-		char *arg = dispatch_arg(self->area, variant->size + 16);
-		size_t i;
+	ASSERT_MOCK();
+	ASSERT_GE(OK_ARG_MAX, variant->size);
+	rc = ok_env_setup(&env, self->fd);
+	if (rc)
+		ok_env_teardown(&env);
+	ASSERT_OK(rc);
 
-		dispatch_call(self->fd, self->area, variant->request,
-			      variant->size + 16, sz);
-		for (i = sz; i != variant->size + 16; i++)
-			EXPECT_EQ(0, arg[i]);
+	for (ok = variant->ok; ok->name; ok++) {
+		for (sz = variant->min_size; sz <= variant->size; sz++) {
+			char *arg = dispatch_arg(self->area, len);
+			union {
+				__u64 align;
+				char raw[OK_ARG_MAX];
+			} in = {}, out = {};
+			__u32 size = sz;
+			size_t bad = 0;
+
+			ASSERT_OK(ok->prepare(&env, in.raw, sz))
+				TH_LOG("%s, size %zu: setting up", ok->name,
+				       sz);
+			memcpy(in.raw, &size, sizeof(size));
+			memset(arg, OK_TAIL_FILL, len);
+			memcpy(arg, in.raw, sz);
+			ASSERT_OK(ifd_ioctl(self->fd, variant->request, arg))
+				TH_LOG("%s, size %zu", ok->name, sz);
+			for (i = sz; i != len; i++)
+				bad += (unsigned char)arg[i] != OK_TAIL_FILL;
+			EXPECT_EQ(0, bad)
+				TH_LOG("%s, size %zu: %zu bytes past it",
+				       ok->name, sz, bad);
+			memcpy(out.raw, arg, sz);
+			ASSERT_OK(ok->check(&env, out.raw, sz))
+				TH_LOG("%s, size %zu: the answer (> 0: line)",
+				       ok->name, sz);
+		}
 	}
+	ok_env_teardown(&env);
 }
 
 TEST_F(dispatch, bad_pointer)
