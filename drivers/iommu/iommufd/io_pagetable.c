@@ -1338,6 +1338,30 @@ out_unlock:
 }
 
 /**
+ * iopt_pgsize_bitmap() - the IOPTE sizes every mapping of the table may use
+ * @iopt: the table
+ *
+ * The page sizes all the domains support, as whole CPU pages (a domain's
+ * sub-page sizes count as PAGE_SIZE), or PAGE_SIZE alone when large pages
+ * are disabled. With no domain, any size.
+ *
+ * Context: Process context. Takes the domains_rwsem for reading.
+ * Return: a bitmap of page sizes, PAGE_SIZE always among them.
+ */
+u64 iopt_pgsize_bitmap(struct io_pagetable *iopt)
+{
+	u64 pgsizes = ~0ULL;
+	unsigned int i;
+
+	guard(rwsem_read)(&iopt->domains_rwsem);
+	if (READ_ONCE(iopt->disable_large_pages))
+		return PAGE_SIZE;
+	for (i = 0; i != iopt->next_domain_id; i++)
+		pgsizes &= iopt_domain(iopt, i)->pgsize_bitmap;
+	return (pgsizes & PAGE_MASK) | PAGE_SIZE;
+}
+
+/**
  * iopt_forbid_huge_pages() - map PAGE_SIZE IOPTEs only from now on
  * @iopt: the table
  *

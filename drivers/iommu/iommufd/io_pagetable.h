@@ -277,6 +277,7 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt,
 				      unsigned long last),
 			    void *opaque);
 unsigned long iopt_iova_alignment(struct io_pagetable *iopt);
+u64 iopt_pgsize_bitmap(struct io_pagetable *iopt);
 int iopt_forbid_huge_pages(struct io_pagetable *iopt);
 void iopt_allow_huge_pages(struct io_pagetable *iopt);
 

@@ -299,30 +299,6 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	return 0;
 }
 
-/*
- * The page sizes mappings may use: what every domain of the IOAS supports,
- * in CPU pages at least, and only PAGE_SIZE when large pages are off.
- */
-static u64 vfio_iova_pgsizes(struct iommufd_ioas *ioas)
-{
-	struct io_pagetable *iopt = &ioas->iopt;
-	u64 pgsizes = ~0ULL;
-	unsigned int i;
-
-	down_read(&iopt->domains_rwsem);
-	for (i = 0; i != iopt->next_domain_id; i++) {
-		struct iommu_domain *domain = xa_load(&iopt->domains, i);
-
-		pgsizes &= domain->pgsize_bitmap;
-	}
-	if (iopt->disable_large_pages)
-		pgsizes = PAGE_SIZE;
-	up_read(&iopt->domains_rwsem);
-
-	pgsizes &= PAGE_MASK;
-	return pgsizes | PAGE_SIZE;
-}
-
 /* The IOVA range capability is built in a kernel buffer, then copied */
 struct vfio_ranges_buf {
 	struct vfio_iova_range *ranges;
@@ -421,7 +397,7 @@ static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
 		buf.count * sizeof(*buf.ranges);
 
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-	info.iova_pgsizes = vfio_iova_pgsizes(ioas);
+	info.iova_pgsizes = iopt_pgsize_bitmap(&ioas->iopt);
 	info.cap_offset = 0;
 	info.argsz = total;
 	/* The chain is only reported when all of it fits */
