@@ -717,17 +717,39 @@ static void iopt_clear_unmapping(struct io_pagetable *iopt,
 }
 
 /*
+ * VFIO type1 v1: what an unmap of [start, *last] takes. Nothing when the
+ * first area it meets begins before @start; otherwise every area that
+ * begins inside it, whole, so *last is moved to the end of the last of
+ * them when that lies further. Returns false when nothing is taken.
+ */
+static bool iopt_v1_extent(struct io_pagetable *iopt, unsigned long start,
+			   unsigned long *last)
+{
+	struct iopt_area *area, *final;
+
+	area = iopt_first_area(iopt, start, *last);
+	if (!area || area->node.start < start)
+		return false;
+	for (final = area; area; area = iopt_next_area(area, start, *last))
+		final = area;
+	*last = max(*last, final->node.last);
+	return true;
+}
+
+/*
  * Unmap every area inside [start, last]. An area crossing either end makes
  * the whole call fail; holes between areas are fine. With @map_id, every
- * area must be of that map, or nothing is done. Areas with access pins are
- * announced to the accesses, one at a time, and the unmap starts over once
- * they have let go; an access that keeps its pins makes it fail.
+ * area must be of that map, or nothing is done. With IOPT_UNMAP_V1 the
+ * range is first chosen as type1 v1 does (iopt_v1_extent()), so no area
+ * crosses its ends. Areas with access pins are announced to the accesses,
+ * one at a time, and the unmap starts over once they have let go; an access
+ * that keeps its pins makes it fail.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
-			    unsigned long last, bool empty_ok, u64 map_id,
-			    unsigned long *unmapped)
+			    unsigned long req_last, unsigned int how,
+			    u64 map_id, unsigned long *unmapped)
 {
-	unsigned long notified_start = 0, notified_last = 0;
+	unsigned long notified_start = 0, notified_last = 0, last;
 	struct iopt_area *area;
 	bool notified = false;
 	int rc;
@@ -736,11 +758,13 @@ again:
 	down_read(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
 
+	last = req_last;
 	area = iopt_first_area(iopt, start, last);
-	if (!area) {
+	if (!area || ((how & IOPT_UNMAP_V1) &&
+		      !iopt_v1_extent(iopt, start, &last))) {
 		*unmapped = 0;
-		rc = empty_ok ? 0 : -ENOENT;
-		goto out_unlock;
+		rc = (how & IOPT_UNMAP_EMPTY_OK) ? 0 : -ENOENT;
+		goto out_clear;
 	}
 	for (; area; area = iopt_next_area(area, start, last)) {
 		if (area->node.start < start || area->node.last > last ||
@@ -776,7 +800,7 @@ again:
 
 out_clear:
 	if (notified)
-		iopt_clear_unmapping(iopt, start, last);
+		iopt_clear_unmapping(iopt, start, max(last, notified_last));
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
@@ -806,7 +830,38 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	rc = iopt_user_range_last(iova, length, &last);
 	if (rc)
 		return rc;
-	return iopt_unmap_range(iopt, iova, last, empty_ok, 0, unmapped);
+	return iopt_unmap_range(iopt, iova, last,
+				empty_ok ? IOPT_UNMAP_EMPTY_OK : 0, 0, unmapped);
+}
+
+/**
+ * iopt_unmap_v1() - unmap as VFIO type1 v1 does
+ * @iopt: the table
+ * @iova: first IOVA
+ * @length: bytes
+ * @unmapped: out: bytes unmapped
+ *
+ * Type1 v1 never cuts a mapping: when the range starts inside an area
+ * nothing is unmapped (and that is no error), otherwise every area that
+ * starts inside the range is unmapped whole, even where it reaches past the
+ * range's end. *@unmapped tells what really went. Large IOPTEs are never
+ * split, so v1 may map with them.
+ *
+ * Context: Process context.
+ * Return: 0; -EBUSY if accesses keep pins in it; -EOVERFLOW.
+ */
+int iopt_unmap_v1(struct io_pagetable *iopt, unsigned long iova,
+		  unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+	int rc;
+
+	rc = iopt_user_range_last(iova, length, &last);
+	if (rc)
+		return rc;
+	return iopt_unmap_range(iopt, iova, last,
+				IOPT_UNMAP_EMPTY_OK | IOPT_UNMAP_V1, 0,
+				unmapped);
 }
 
 /**
@@ -827,105 +882,8 @@ void iopt_undo_map(struct io_pagetable *iopt, unsigned long iova,
 {
 	unsigned long unmapped;
 
-	iopt_unmap_range(iopt, iova, iova + length - 1, true, map_id,
-			 &unmapped);
-}
-
-/*
- * Make @cut the first IOVA of an area, splitting the area that covers it.
- * Both halves keep the memory, the pins and the IOPTEs they had: this only
- * works because the IOPTEs are PAGE_SIZE ones (large pages disabled).
- */
-static int iopt_split_at(struct io_pagetable *iopt, unsigned long cut)
-{
-	struct iopt_area *area, *rhs;
-	struct iopt_pages *pages;
-	int rc = 0;
-
-	lockdep_assert_held_write(&iopt->iova_rwsem);
-
-	area = iopt_first_area(iopt, cut, cut);
-	if (!area || area->node.start == cut)
-		return 0;
-	if (!iopt->disable_large_pages ||
-	    (area->pages_offset + (cut - area->node.start)) % PAGE_SIZE)
-		return -EINVAL;
-
-	rhs = kzalloc(sizeof(*rhs), GFP_KERNEL_ACCOUNT);
-	if (!rhs)
-		return -ENOMEM;
-	pages = area->pages;
-
-	mutex_lock(&pages->mutex);
-	/* Which half would an access's pins belong to? Refuse instead. */
-	if (area->num_accesses) {
-		rc = -EBUSY;
-		goto out_unlock;
-	}
-	kref_get(&pages->kref);
-	rhs->iopt = iopt;
-	rhs->pages = pages;
-	rhs->iommu_prot = area->iommu_prot;
-	rhs->in_domains = area->in_domains;
-	rhs->pages_offset = area->pages_offset + (cut - area->node.start);
-	rhs->node.start = cut;
-	rhs->node.last = area->node.last;
-
-	interval_tree_remove(&area->node, &iopt->area_itree);
-	area->node.last = cut - 1;
-	interval_tree_insert(&area->node, &iopt->area_itree);
-	interval_tree_insert(&rhs->node, &iopt->area_itree);
-
-	if (area->in_domains) {
-		interval_tree_remove(&area->pages_node, &pages->domains_itree);
-		area->pages_node.last = iopt_area_index_last(area);
-		interval_tree_insert(&area->pages_node, &pages->domains_itree);
-		rhs->pages_node.start = iopt_area_index_first(rhs);
-		rhs->pages_node.last = iopt_area_index_last(rhs);
-		interval_tree_insert(&rhs->pages_node, &pages->domains_itree);
-	}
-	rhs = NULL;
-out_unlock:
-	mutex_unlock(&pages->mutex);
-	kfree(rhs);
-	return rc;
-}
-
-/**
- * iopt_unmap_iova_split() - unmap a range, splitting areas at its edges
- * @iopt: the table, with large pages disabled
- * @iova: first IOVA
- * @length: bytes
- * @unmapped: out: bytes unmapped; 0 when nothing was mapped there
- *
- * The VFIO type1 (v1) semantics: any page-aligned range can be unmapped,
- * and unmapping nothing is not an error.
- *
- * Context: Process context.
- * Return: 0; -EINVAL if an edge is not a page boundary of the memory or
- * large pages are enabled; -EBUSY if an access holds pins in an area to
- * split; -ENOMEM; -EOVERFLOW.
- */
-int iopt_unmap_iova_split(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, unsigned long *unmapped)
-{
-	unsigned long last;
-	int rc;
-
-	rc = iopt_user_range_last(iova, length, &last);
-	if (rc)
-		return rc;
-
-	down_read(&iopt->domains_rwsem);
-	down_write(&iopt->iova_rwsem);
-	rc = iopt_split_at(iopt, iova);
-	if (!rc && last != ULONG_MAX)
-		rc = iopt_split_at(iopt, last + 1);
-	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
-	if (rc)
-		return rc;
-	return iopt_unmap_range(iopt, iova, last, true, 0, unmapped);
+	iopt_unmap_range(iopt, iova, iova + length - 1, IOPT_UNMAP_EMPTY_OK,
+			 map_id, &unmapped);
 }
 
 /**
@@ -943,7 +901,8 @@ int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped)
 	unsigned long done = 0;
 	int rc;
 
-	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, true, 0, &done);
+	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, IOPT_UNMAP_EMPTY_OK, 0,
+			      &done);
 	if (unmapped)
 		*unmapped = done;
 	return rc;

@@ -301,11 +301,19 @@ int iopt_copy_iova(struct io_pagetable *src, unsigned long src_iova,
 void iopt_undo_map(struct io_pagetable *iopt, unsigned long iova,
 		   unsigned long length, u64 map_id);
 
-/* Unmapping whole areas, or splitting them at the edges (VFIO type1) */
+/* How iopt_unmap_range() picks and treats the areas of a range */
+enum {
+	/* A range with no area in it unmaps nothing instead of failing */
+	IOPT_UNMAP_EMPTY_OK = 1 << 0,
+	/* VFIO type1 v1: see iopt_unmap_v1() */
+	IOPT_UNMAP_V1 = 1 << 1,
+};
+
+/* Unmapping whole areas */
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	       unsigned long length, bool empty_ok, unsigned long *unmapped);
-int iopt_unmap_iova_split(struct io_pagetable *iopt, unsigned long iova,
-			  unsigned long length, unsigned long *unmapped);
+int iopt_unmap_v1(struct io_pagetable *iopt, unsigned long iova,
+		  unsigned long length, unsigned long *unmapped);
 int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped);
 
 /* Dirty tracking over every domain-mapped area */

@@ -125,12 +125,15 @@ enum iommufd_account_mode {
  *           XA_ZERO_ENTRY. The xa_lock orders lookups against destruction.
  * @destroy_wait: woken when an object's @active count drops to zero
  * @groups: iommu_group ID -> struct iommufd_group of the bound devices
- * @compat_lock: protects @vfio_ioas and @no_iommu_mode
+ * @compat_lock: protects @vfio_ioas, @no_iommu_mode and @vfio_v1
  * @maps_rwsem: held for reading by every ioctl that maps or unmaps (see
  *              iommufd_run_ucmd()), for writing by IOAS_CHANGE_PROCESS,
  *              which must see no map half done
  * @vfio_ioas: the IOAS the VFIO container emulation uses, or NULL
  * @no_iommu_mode: the VFIO container emulation was put in no-IOMMU mode
+ * @vfio_v1: VFIO_SET_IOMMU chose VFIO_TYPE1_IOMMU: unmaps follow type1 v1
+ *           (iopt_unmap_v1()). Otherwise, set or not, type1v2's rules
+ *           apply. Read without the lock by the ioctls that act on it.
  * @account_mode: enum iommufd_account_mode for new mappings; set with
  *                IOMMU_OPTION_RLIMIT_MODE, under the @objects lock, while
  *                the context has no objects
@@ -145,6 +148,7 @@ struct iommufd_ctx {
 	struct rw_semaphore maps_rwsem; /* see above */
 	struct iommufd_ioas *vfio_ioas;
 	bool no_iommu_mode;
+	bool vfio_v1;
 	u8 account_mode;
 };
 

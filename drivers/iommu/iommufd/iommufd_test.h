@@ -38,6 +38,7 @@ enum {
 	IOMMU_TEST_OP_DIRTY,			/* dirty */
 	IOMMU_TEST_OP_MD_CHECK_IOTLB,		/* check_iotlb */
 	IOMMU_TEST_OP_TRIGGER_IOPF,		/* trigger_iopf */
+	IOMMU_TEST_OP_MD_COUNT_IOPTES,		/* count_ioptes */
 };
 
 /* The IOVA window, inclusive at both ends, that a mock domain translates */
@@ -173,6 +174,12 @@ enum {
  * @trigger_iopf.grpid: page request group index
  * @trigger_iopf.perm: access wanted, enum iommu_hwpt_pgfault_perm bits
  * @trigger_iopf.addr: faulting address
+ * @count_ioptes: count the IOPTEs of mock paging HWPT @id in an IOVA range
+ * @count_ioptes.iova: first IOVA, a multiple of the mock's IO page size
+ * @count_ioptes.length: number of bytes, a multiple of the IO page size
+ * @count_ioptes.out_small: IO-page-sized IOPTEs in the range
+ * @count_ioptes.out_huge: large IOPTEs whose first IO page is in the range
+ * @count_ioptes.out_empty: IO pages of the range nothing maps
  * @last: marks the end of the struct; the smallest accepted @size ends here
  */
 struct iommu_test_cmd {
@@ -255,6 +262,13 @@ struct iommu_test_cmd {
 			__u32 perm;
 			__u64 addr;
 		} trigger_iopf;
+		struct {
+			__aligned_u64 iova;
+			__aligned_u64 length;
+			__u32 out_small;
+			__u32 out_huge;
+			__u32 out_empty;
+		} count_ioptes;
 	};
 	__u32 last;
 };

@@ -1170,6 +1170,53 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 }
 
 /*
+ * IOMMU_TEST_OP_MD_COUNT_IOPTES: which IOPTE sizes map a range, so tests can
+ * see where large IOPTEs were used and that nothing split them
+ */
+static int iommufd_test_md_count_ioptes(struct iommufd_ucmd *ucmd,
+					struct iommu_test_cmd *cmd)
+{
+	unsigned long first = cmd->count_ioptes.iova / MOCK_IO_PAGE_SIZE;
+	unsigned long n = cmd->count_ioptes.length / MOCK_IO_PAGE_SIZE;
+	u32 small = 0, huge = 0, empty = 0;
+	struct iommufd_hwpt_paging *paging;
+	struct mock_domain *mock;
+	unsigned long i;
+	int rc = 0;
+
+	if ((cmd->count_ioptes.iova | cmd->count_ioptes.length) %
+	    MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+	/* The counts are 32 bits; so is the range, in IO pages */
+	if (cmd->count_ioptes.length > (u64)U32_MAX * MOCK_IO_PAGE_SIZE ||
+	    first + n < first)
+		return -EOVERFLOW;
+
+	paging = iommufd_test_get_mock_paging(ucmd, cmd->id, &mock);
+	if (IS_ERR(paging))
+		return PTR_ERR(paging);
+	for (i = 0; i != n && !rc; i++) {
+		unsigned long pte = mock_pte_get(mock, first + i);
+
+		if (!pte)
+			empty++;
+		else if (!mock_pte_test(pte, MOCK_PTE_HUGE))
+			small++;
+		else if ((first + i) % MOCK_HUGE_NR == 0)
+			huge++;
+		if (i % MOCK_LEAF_PTES == MOCK_LEAF_PTES - 1)
+			rc = iommufd_test_yield();
+	}
+	iommufd_put_hwpt(ucmd->ictx, &paging->common);
+	if (rc)
+		return rc;
+	cmd->count_ioptes.out_small = small;
+	cmd->count_ioptes.out_huge = huge;
+	cmd->count_ioptes.out_empty = empty;
+	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+/*
  * How many times is @folio pinned? Small folios count pins in their
  * refcount, GUP_PIN_COUNTING_BIAS each; large ones in _pincount, which
  * folio_maybe_dma_pinned() only reports as a yes or no.
@@ -2001,6 +2048,7 @@ static const iommufd_test_op_fn iommufd_test_ops[] = {
 	[IOMMU_TEST_OP_DIRTY] = iommufd_test_dirty,
 	[IOMMU_TEST_OP_MD_CHECK_IOTLB] = iommufd_test_md_check_iotlb,
 	[IOMMU_TEST_OP_TRIGGER_IOPF] = iommufd_test_trigger_iopf,
+	[IOMMU_TEST_OP_MD_COUNT_IOPTES] = iommufd_test_md_count_ioptes,
 };
 
 /**
@@ -2018,7 +2066,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 
 	/* Every operation has a handler: a new one must be added here too */
 	BUILD_BUG_ON(ARRAY_SIZE(iommufd_test_ops) !=
-		     IOMMU_TEST_OP_TRIGGER_IOPF + 1);
+		     IOMMU_TEST_OP_MD_COUNT_IOPTES + 1);
 	if (cmd->__reserved || cmd->op >= ARRAY_SIZE(iommufd_test_ops))
 		return -EOPNOTSUPP;
 	fn = iommufd_test_ops[array_index_nospec(cmd->op,

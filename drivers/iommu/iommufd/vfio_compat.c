@@ -174,10 +174,14 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 /*
  * The VFIO type1 container ioctls, served on the compat IOAS.
  *
- * Type1 v1 let userspace unmap any page-aligned part of a mapping; we give
- * it that by mapping with PAGE_SIZE IOPTEs only (large pages disabled on
- * the IOAS) and splitting areas at the edges of each unmap. Type1 v2 keeps
- * mappings whole, like IOMMU_IOAS_UNMAP, and may use large IOPTEs.
+ * Every VFIO_IOMMU_MAP_DMA is one area. Type1 v2 unmaps whole areas only,
+ * like IOMMU_IOAS_UNMAP. Type1 v1 never cuts a mapping either: an unmap
+ * that starts inside one leaves it alone (success, nothing unmapped), and
+ * one that covers a mapping's first IOVA takes all of it, however far it
+ * reaches past the range, and says so in the size it returns. That is
+ * type1's own v1 behaviour, and since no unmap ever ends inside an area,
+ * both flavours map with the largest IOPTEs the domains have: nothing ever
+ * needs splitting, so nothing is split or refused for it.
  */
 static int vfio_check_extension(struct iommufd_ctx *ictx, unsigned long type)
 {
@@ -198,7 +202,6 @@ static int vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 {
 	bool v1 = type == VFIO_TYPE1_IOMMU;
 	struct iommufd_ioas *ioas;
-	int rc = 0;
 
 	if (ictx->no_iommu_mode) {
 		if (type != VFIO_NOIOMMU_IOMMU)
@@ -211,11 +214,10 @@ static int vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 	ioas = compat_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	/* v1 unmaps may split mappings anywhere: one IOPTE per page then */
-	if (v1)
-		rc = iopt_forbid_huge_pages(&ioas->iopt);
 	iommufd_put_object(ictx, &ioas->obj);
-	return rc;
+	scoped_guard(mutex, &ictx->compat_lock)
+		WRITE_ONCE(ictx->vfio_v1, v1);
+	return 0;
 }
 
 /* The IOMMU prot for the flags of VFIO_IOMMU_MAP_DMA, or 0 if unusable */
@@ -245,6 +247,11 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	prot = vfio_map_prot(map.flags);
 	if (map.argsz < minsz || !prot || !map.size)
 		return -EINVAL;
+	/* Type1's checks: whole CPU pages, no wrap around */
+	if ((map.iova | map.size | map.vaddr) & ~PAGE_MASK ||
+	    map.iova + map.size - 1 < map.iova ||
+	    map.vaddr + map.size - 1 < map.vaddr)
+		return -EINVAL;
 	if (map.iova > ULONG_MAX || map.size > ULONG_MAX ||
 	    map.vaddr > ULONG_MAX)
 		return -EOVERFLOW;
@@ -254,41 +261,67 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		return PTR_ERR(ioas);
 	iova = map.iova;
 	rc = iopt_map_user(ictx, &ioas->iopt, &iova,
-			   u64_to_user_ptr(map.vaddr), map.size, prot, 0, NULL);
+			   u64_to_user_ptr(map.vaddr), map.size, prot, 0,
+			   NULL);
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
+}
+
+/* VFIO_DMA_UNMAP_FLAG_* that VFIO_IOMMU_UNMAP_DMA understands */
+#define VFIO_UNMAP_FLAGS VFIO_DMA_UNMAP_FLAG_ALL
+
+/* Type1's checks of an unmap request, before anything is looked at */
+static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
+			    size_t minsz)
+{
+	bool all = unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL;
+
+	if (unmap->argsz < minsz || unmap->flags & ~VFIO_UNMAP_FLAGS)
+		return -EINVAL;
+	if (all)
+		return unmap->iova || unmap->size ? -EINVAL : 0;
+	/* Whole CPU pages, and no wrap around */
+	if (!unmap->size || (unmap->iova | unmap->size) & ~PAGE_MASK ||
+	    unmap->iova + unmap->size - 1 < unmap->iova)
+		return -EINVAL;
+	if (unmap->iova > ULONG_MAX || unmap->size > ULONG_MAX)
+		return -EOVERFLOW;
+	return 0;
 }
 
 static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap, size);
 	struct vfio_iommu_type1_dma_unmap unmap;
+	unsigned int how = IOPT_UNMAP_EMPTY_OK;
+	unsigned long iova, length;
 	struct iommufd_ioas *ioas;
 	unsigned long unmapped = 0;
-	bool all;
 	int rc;
 
 	if (copy_from_user(&unmap, uarg, minsz))
 		return -EFAULT;
-	all = unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL;
-	if (unmap.argsz < minsz || unmap.flags & ~VFIO_DMA_UNMAP_FLAG_ALL ||
-	    (all && (unmap.iova || unmap.size)))
-		return -EINVAL;
+	rc = vfio_unmap_check(&unmap, minsz);
+	if (rc)
+		return rc;
+	iova = unmap.iova;
+	length = unmap.size;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		iova = 0;
+		length = ULONG_MAX;
+	} else if (READ_ONCE(ictx->vfio_v1)) {
+		how |= IOPT_UNMAP_V1;
+	}
 
 	ioas = compat_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
-	if (all)
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)
 		rc = iopt_unmap_everything(&ioas->iopt, &unmapped);
-	else if (unmap.iova > ULONG_MAX || unmap.size > ULONG_MAX)
-		rc = -EOVERFLOW;
-	else if (READ_ONCE(ioas->iopt.disable_large_pages))
-		rc = iopt_unmap_iova_split(&ioas->iopt, unmap.iova,
-					   unmap.size, &unmapped);
+	else if (how & IOPT_UNMAP_V1)
+		rc = iopt_unmap_v1(&ioas->iopt, iova, length, &unmapped);
 	else
-		rc = iopt_unmap(&ioas->iopt, unmap.iova, unmap.size, true,
-				&unmapped);
+		rc = iopt_unmap(&ioas->iopt, iova, length, true, &unmapped);
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)
 		return rc;

@@ -2260,15 +2260,18 @@ static int r_vfio_map(struct run *r, __u64 iova, __u64 off, __u64 len)
 	return 0;
 }
 
-/* VFIO_IOMMU_UNMAP_DMA; @len 0 unmaps everything */
-static int r_vfio_unmap(struct run *r, __u64 iova, __u64 len)
+/*
+ * VFIO_IOMMU_UNMAP_DMA; @len 0 unmaps everything. Type1 v1 takes whole
+ * mappings: @gone is what really goes from @iova on.
+ */
+static int r_vfio_unmap(struct run *r, __u64 iova, __u64 len, __u64 gone)
 {
 	int rc;
 
 	rc = fi_vfio_unmap(r->fd, iova, len);
 	if (rc)
 		return note(r, "VFIO_IOMMU_UNMAP_DMA", rc);
-	ledger_cut(&r->ioas[0], iova, len ?: UNMAP_ALL_LENGTH);
+	ledger_cut(&r->ioas[0], iova, gone ?: UNMAP_ALL_LENGTH);
 	return 0;
 }
 
@@ -2294,13 +2297,16 @@ static int vfio_body(struct run *r)
 		rc = note(r, "VFIO_IOMMU_GET_INFO",
 			  fi_vfio_info(r->fd, r->fx->scratch, 1024));
 	if (!rc)
-		rc = r_vfio_map(r, base, 0, half);
+		rc = r_vfio_map(r, base, 0, half / 2);
 	if (!rc)
-		rc = r_vfio_unmap(r, base + half / 4, half / 4);
+		rc = r_vfio_map(r, base + half / 2, half / 2, half / 2);
+	/* Covers the second mapping's first page: all of it goes */
 	if (!rc)
-		rc = r_vfio_map(r, base + half / 4, half, half / 4);
+		rc = r_vfio_unmap(r, base + half / 2, half / 4, half / 2);
 	if (!rc)
-		rc = r_vfio_unmap(r, 0, 0);
+		rc = r_vfio_map(r, base + half / 2, half, half / 4);
+	if (!rc)
+		rc = r_vfio_unmap(r, 0, 0, 0);
 	if (!rc)
 		rc = r_vfio_map(r, base, half, half / 2);
 	return rc;

@@ -379,6 +379,32 @@ static inline int mock_check_map_perm(int fd, __u32 hwpt_id, __u64 iova,
 }
 
 /*
+ * The IOPTEs of mock HWPT @hwpt_id over [@iova, @iova + @len): how many
+ * IO-page-sized ones, how many large ones start there, how many IO pages
+ * are unmapped. Any pointer may be NULL.
+ */
+static inline int mock_count_ioptes(int fd, __u32 hwpt_id, __u64 iova,
+				    __u64 len, __u32 *small, __u32 *huge,
+				    __u32 *empty)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_COUNT_IOPTES,
+		.count_ioptes = { .iova = iova, .length = len },
+	};
+	int rc = mock_cmd(fd, hwpt_id, &cmd);
+
+	if (rc)
+		return rc;
+	if (small)
+		*small = cmd.count_ioptes.out_small;
+	if (huge)
+		*huge = cmd.count_ioptes.out_huge;
+	if (empty)
+		*empty = cmd.count_ioptes.out_empty;
+	return 0;
+}
+
+/*
  * Does every page of [@buf, @buf + @len) carry exactly @pins long-term
  * pins? -EIO if not. The mock counts the pins of a large folio as one
  * number: with @pins 0 no page of a folio the range touches may be pinned,

@@ -373,6 +373,69 @@ TEST_F_TIMEOUT(group, dpdk_eal_flow, GROUP_TIMEOUT)
 }
 
 /*
+ * Type1 v1 unmaps of hugetlb memory that a 2 MiB IOPTE may serve, as
+ * DPDK makes them: an unmap from inside the mapping succeeds and unmaps
+ * nothing (type1v2 refuses it), and the device still reaches every byte
+ * of it, the "unmapped" page too; an unmap of its first page alone takes
+ * all 2 MiB, after which the device reaches none of it, while the other
+ * mapping keeps working.
+ */
+TEST_F_TIMEOUT(group, v1_partial_unmap_hugetlb, GROUP_TIMEOUT)
+{
+	const __u64 mid = 0x100000;
+	bool v1 = variant->type == VFIO_TYPE1_IOMMU;
+	__u64 unmapped = 1;
+	long long before;
+
+	ASSERT_OK(group_connect(self->container, self->groupfd, variant->type,
+				&self->e, self->bdf));
+	ASSERT_OK(map_dma(self->container, self->a, IOVA_A, BUF_LEN, MAP_RW));
+	ASSERT_OK(map_dma(self->container, self->huge, IOVA_HUGE, HUGE_LEN,
+			  MAP_RW));
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_HUGE + mid, self->huge + mid,
+				 IOVA_A, self->a));
+
+	if (v1) {
+		ASSERT_OK(unmap_dma(self->container, IOVA_HUGE + mid,
+				    page_size, 0, &unmapped));
+		EXPECT_EQ(0, unmapped);
+	} else {
+		EXPECT_NE(0, unmap_dma(self->container, IOVA_HUGE + mid,
+				       page_size, 0, NULL));
+	}
+	/* Every part of the 2 MiB still reaches its own bytes */
+	fill_pattern(self->huge, HUGE_LEN, 5);
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_HUGE, self->huge,
+				 IOVA_HUGE + mid, self->huge + mid));
+	fill_pattern(self->a, BUF_LEN, 6);
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_A, self->a,
+				 IOVA_HUGE + HUGE_LEN - 4096,
+				 self->huge + HUGE_LEN - 4096));
+
+	if (v1) {
+		ASSERT_OK(unmap_dma(self->container, IOVA_HUGE, page_size, 0,
+				    &unmapped));
+	} else {
+		EXPECT_NE(0, unmap_dma(self->container, IOVA_HUGE, page_size,
+				       0, NULL));
+		ASSERT_OK(unmap_dma(self->container, IOVA_HUGE, HUGE_LEN, 0,
+				    &unmapped));
+	}
+	EXPECT_EQ(HUGE_LEN, unmapped);
+
+	/* None of it is reachable now; IOVA_A is */
+	fill_pattern(self->a, BUF_LEN, 7);
+	ASSERT_OK(edu_from_ram(&self->e, IOVA_A, 0, 2048));
+	memcpy(self->b, self->huge + mid, 2048);
+	before = irq_count(self->iommu->fault_irqs);
+	ASSERT_OK(edu_to_ram(&self->e, 0, IOVA_HUGE + mid, 2048));
+	EXPECT_EQ(-1, first_diff(self->huge + mid, self->b, 2048));
+	EXPECT_BLOCKED_REPORTED(before);
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_A + 0x800, self->a + 0x800,
+				 IOVA_A + 0x2000, self->a + 0x2000));
+}
+
+/*
  * The steps that end a group-path user, in one order each: 'U' unset the
  * container, 'C' close the container, 'D' close the device, 'G' close the
  * group. 'U' needs the group open.
