@@ -908,6 +908,132 @@ int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped)
 	return rc;
 }
 
+/*
+ * The areas an unmap of [start, *last] with @how would take, checked: v2
+ * (no IOPT_UNMAP_V1) refuses a range that cuts an area. Returns the first,
+ * NULL for none, or an ERR_PTR.
+ */
+static struct iopt_area *iopt_unmap_pick(struct io_pagetable *iopt,
+					 unsigned long start,
+					 unsigned long *last, unsigned int how)
+{
+	struct iopt_area *area, *first;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if ((how & IOPT_UNMAP_V1) && !iopt_v1_extent(iopt, start, last))
+		return NULL;
+	first = iopt_first_area(iopt, start, *last);
+	for (area = first; area; area = iopt_next_area(area, start, *last))
+		if (area->node.start < start || area->node.last > *last)
+			return ERR_PTR(-ENOENT);
+	return first;
+}
+
+/**
+ * iopt_invalidate_vaddr() - VFIO_DMA_UNMAP_FLAG_VADDR
+ * @iopt: the table
+ * @iova: first IOVA
+ * @length: bytes; ULONG_MAX with @iova 0 for every area
+ * @how: IOPT_UNMAP_V1 to pick the areas as a type1 v1 unmap would
+ * @done: out: bytes of the areas whose address is now invalid
+ *
+ * Takes the user address away from the memory of every area an unmap of
+ * the range would remove, and removes nothing: mappings, pins and IOPTEs
+ * stay until iopt_set_vaddr() gives each area an address again, or it is
+ * unmapped. All areas or none: if one has no address to take (file memory,
+ * or taken already), the others get theirs back.
+ *
+ * Context: Process context.
+ * Return: 0; -EBUSY while accesses are attached (they could not pin or
+ * copy); -ENOENT if the range cuts an area (v2); -EINVAL; -EOVERFLOW.
+ */
+int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, unsigned int how,
+			  unsigned long *done)
+{
+	struct iopt_area *area, *first, *failed = NULL;
+	unsigned long last;
+	int rc;
+
+	rc = iopt_user_range_last(iova, length, &last);
+	if (rc)
+		return rc;
+
+	*done = 0;
+	/* Against iopt_register_access(), which holds it for write */
+	guard(rwsem_read)(&iopt->domains_rwsem);
+	guard(rwsem_write)(&iopt->iova_rwsem);
+	if (!xa_empty(&iopt->access_list))
+		return -EBUSY;
+	first = iopt_unmap_pick(iopt, iova, &last, how);
+	if (IS_ERR_OR_NULL(first))
+		return PTR_ERR_OR_ZERO(first);
+
+	for (area = first; area; area = iopt_next_area(area, iova, last)) {
+		if (iopt_pages_invalidate_uptr(area->pages)) {
+			failed = area;
+			break;
+		}
+		*done += iopt_area_bytes(area);
+	}
+	if (!failed)
+		return 0;
+	for (area = first; area != failed;
+	     area = iopt_next_area(area, iova, last))
+		iopt_pages_revalidate_uptr(area->pages);
+	*done = 0;
+	return -EINVAL;
+}
+
+/**
+ * iopt_set_vaddr() - VFIO_DMA_MAP_FLAG_VADDR
+ * @iopt: the table
+ * @iova: first IOVA of the area
+ * @length: its length: the area must be exactly [@iova, @iova + @length)
+ * @uptr: the new user address of its first byte
+ *
+ * Context: Process context with a user mm.
+ * Return: 0; -ENOENT if nothing is mapped in the range; -EINVAL if the
+ * range is not exactly one area, its address is valid, or @uptr does not
+ * sit in its page as the old address did; -ENOMEM (see
+ * iopt_pages_set_uptr()); -EOVERFLOW.
+ */
+int iopt_set_vaddr(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long length, void __user *uptr)
+{
+	struct iopt_area *area;
+	unsigned long last;
+	int rc;
+
+	rc = iopt_user_range_last(iova, length, &last);
+	if (rc)
+		return rc;
+
+	guard(rwsem_read)(&iopt->iova_rwsem);
+	area = iopt_first_area(iopt, iova, last);
+	if (!area)
+		return -ENOENT;
+	if (area->node.start != iova || area->node.last != last ||
+	    (unsigned long)uptr < area->pages_offset)
+		return -EINVAL;
+	return iopt_pages_set_uptr(area->pages, uptr - area->pages_offset);
+}
+
+/* Has any area's memory lost its user address (iopt_invalidate_vaddr())? */
+static bool iopt_vaddr_invalid(struct io_pagetable *iopt)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	for (area = iopt_first_area(iopt, 0, ULONG_MAX); area;
+	     area = iopt_next_area(area, 0, ULONG_MAX))
+		if (READ_ONCE(area->pages->uptr_invalid))
+			return true;
+	return false;
+}
+
 /**
  * iopt_set_allowed_ranges() - replace the allowed ranges
  * @iopt: the table
@@ -1369,13 +1495,27 @@ void iopt_allow_huge_pages(struct io_pagetable *iopt)
 }
 
 /**
+ * iopt_has_accesses() - is an access (an emulated device) attached?
+ * @iopt: the table
+ *
+ * Context: Process context. Takes the domains_rwsem for reading.
+ * Return: true if at least one access is attached.
+ */
+bool iopt_has_accesses(struct io_pagetable *iopt)
+{
+	guard(rwsem_read)(&iopt->domains_rwsem);
+	return !xa_empty(&iopt->access_list);
+}
+
+/**
  * iopt_register_access() - attach an access to the table
  * @iopt: the table
  * @access: the access
  *
  * Context: Process context.
  * Return: 0, -EADDRINUSE if an area does not fit the access's alignment,
- * or -ENOMEM.
+ * -EBUSY while the memory of an area has no valid user address
+ * (VFIO_DMA_UNMAP_FLAG_VADDR), or -ENOMEM.
  */
 int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *access)
 {
@@ -1385,6 +1525,11 @@ int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *acces
 
 	down_write(&iopt->domains_rwsem);
 	down_write(&iopt->iova_rwsem);
+	/* Type1 has no emulated device while a vaddr is invalid, nor do we */
+	if (iopt_vaddr_invalid(iopt)) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
 	rc = iopt_check_areas_fit(iopt, align, 0, ULONG_MAX);
 	if (rc)
 		goto out_unlock;

@@ -161,7 +161,12 @@ struct iopt_payer {
  * @kref: one reference per area
  * @mutex: protects everything below that is not marked immutable
  * @source: enum iopt_pages_source; immutable
- * @uptr: IOPT_PAGES_USER: page-aligned user address of index 0; immutable
+ * @uptr: IOPT_PAGES_USER: page-aligned user address of index 0. Changed
+ *        only by iopt_pages_set_uptr(), while @uptr_invalid
+ * @uptr_invalid: IOPT_PAGES_USER: VFIO_DMA_UNMAP_FLAG_VADDR took @uptr
+ *                away: nothing is pinned from it or copied through it
+ *                until VFIO_DMA_MAP_FLAG_VADDR gives a new one; what is
+ *                pinned stays pinned and mapped
  * @file: IOPT_PAGES_FILE: the file, with a reference; immutable
  * @file_start: IOPT_PAGES_FILE: page-aligned file offset of index 0
  * @npages: number of pages; immutable
@@ -175,7 +180,8 @@ struct iopt_payer {
  * @domains_itree: iopt_area::pages_node of every area in domains
  * @access_itree: struct iopt_pages_access of every access pin
  * @pfn_skew: where index 0 sits in its chunk of @pfns: the memory's page
- *            number (VA or file offset) modulo IOPT_PFN_CHUNK; immutable
+ *            number (VA or file offset) modulo IOPT_PFN_CHUNK; immutable,
+ *            also when @uptr changes (it only places the chunks)
  * @pfns: PFN of every pinned page, by chunks of IOPT_PFN_CHUNK pages: a
  *        value entry (the chunk's pages are contiguous from that PFN) or an
  *        unsigned long[IOPT_PFN_CHUNK]. Slots of unpinned pages are stale
@@ -186,6 +192,7 @@ struct iopt_pages {
 	struct mutex mutex; /* see @mutex above */
 	u8 source;
 	void __user *uptr;
+	bool uptr_invalid;
 	struct file *file;
 	unsigned long file_start;
 	unsigned long npages;
@@ -257,6 +264,9 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old);
 void iopt_pages_restore_payer(struct iopt_pages *pages,
 			      struct iopt_payer *old);
 void iopt_payer_put(struct iopt_payer *payer);
+int iopt_pages_invalidate_uptr(struct iopt_pages *pages);
+void iopt_pages_revalidate_uptr(struct iopt_pages *pages);
+int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr);
 
 /* The io_pagetable.c layer */
 int iopt_init(struct io_pagetable *iopt);
@@ -315,6 +325,12 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 int iopt_unmap_v1(struct io_pagetable *iopt, unsigned long iova,
 		  unsigned long length, unsigned long *unmapped);
 int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped);
+int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
+			  unsigned long length, unsigned int how,
+			  unsigned long *done);
+int iopt_set_vaddr(struct io_pagetable *iopt, unsigned long iova,
+		   unsigned long length, void __user *uptr);
+bool iopt_has_accesses(struct io_pagetable *iopt);
 
 /* Dirty tracking over every domain-mapped area */
 int iopt_dirty_track(struct io_pagetable *iopt, struct iommu_domain *domain,

@@ -296,6 +296,85 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
 }
 
 /**
+ * iopt_pages_invalidate_uptr() - take the user address away from the memory
+ * @pages: user memory
+ *
+ * VFIO_DMA_UNMAP_FLAG_VADDR: the pins and the PFNs stay, and so does what
+ * the domains map, but nothing more may be pinned from the address or
+ * copied through it until iopt_pages_set_uptr() supplies a new one.
+ *
+ * Context: Process context.
+ * Return: 0; -EINVAL for file memory or an address already invalid.
+ */
+int iopt_pages_invalidate_uptr(struct iopt_pages *pages)
+{
+	guard(mutex)(&pages->mutex);
+	if (pages->source != IOPT_PAGES_USER || pages->uptr_invalid)
+		return -EINVAL;
+	pages->uptr_invalid = true;
+	return 0;
+}
+
+/**
+ * iopt_pages_revalidate_uptr() - undo iopt_pages_invalidate_uptr()
+ * @pages: user memory whose address iopt_pages_invalidate_uptr() took
+ *
+ * For a VFIO_DMA_UNMAP_FLAG_VADDR that fails part way: the old address
+ * comes back as it was.
+ *
+ * Context: Process context.
+ */
+void iopt_pages_revalidate_uptr(struct iopt_pages *pages)
+{
+	guard(mutex)(&pages->mutex);
+	pages->uptr_invalid = false;
+}
+
+/**
+ * iopt_pages_set_uptr() - give the memory its user address again
+ * @pages: user memory whose address is invalid
+ * @uptr: the new address of page index 0, page aligned like the old one
+ *
+ * VFIO_DMA_MAP_FLAG_VADDR. The caller may be another process than the one
+ * that mapped (a live update that exec()ed): it then pays for the pins
+ * from now on, as with type1, against its own limit.
+ *
+ * Context: Process context with a user mm.
+ * Return: 0; -EINVAL if the address is valid or @uptr is not page
+ * aligned; -ENOMEM if the caller's RLIMIT_MEMLOCK cannot take the pins.
+ */
+int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
+{
+	struct iopt_payer payer, old;
+	int rc = 0;
+
+	iopt_payer_get_current(&payer);
+	mutex_lock(&pages->mutex);
+	if (!pages->uptr_invalid || pages->source != IOPT_PAGES_USER ||
+	    !PAGE_ALIGNED(uptr)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	old = payer;
+	if (payer.mm != pages->payer.mm || payer.user != pages->payer.user) {
+		rc = payer_charge(&payer, pages->account_mode, pages->npinned,
+				  capable(CAP_IPC_LOCK));
+		if (rc)
+			goto out_unlock;
+		payer_uncharge(&pages->payer, pages->account_mode,
+			       pages->npinned);
+		old = pages->payer;
+		pages->payer = payer;
+	}
+	pages->uptr = uptr;
+	pages->uptr_invalid = false;
+out_unlock:
+	mutex_unlock(&pages->mutex);
+	iopt_payer_put(rc ? &payer : &old);
+	return rc;
+}
+
+/**
  * iopt_pages_restore_payer() - undo iopt_pages_switch_payer()
  * @pages: the memory
  * @old: the payer iopt_pages_switch_payer() returned; consumed
@@ -666,6 +745,12 @@ static long pages_gup(struct iopt_pages *pages, unsigned long index,
 	unsigned int flags = FOLL_LONGTERM;
 	struct mm_struct *mm = pages->payer.mm;
 	long rc;
+
+	lockdep_assert_held(&pages->mutex);
+
+	/* VFIO_DMA_UNMAP_FLAG_VADDR: no address to pin from, as in type1 */
+	if (pages->uptr_invalid)
+		return -EBUSY;
 
 	if (pages->writable)
 		flags |= FOLL_WRITE;
@@ -1179,35 +1264,51 @@ static void pages_copy_pinned(struct iopt_pages *pages, unsigned long offset,
 
 /*
  * Copy through the user mapping when the source mm is at hand. Returns
- * -EAGAIN when it is not, so the caller pins instead.
+ * -EAGAIN when it is not, so the caller pins instead, and -EBUSY while
+ * VFIO_DMA_UNMAP_FLAG_VADDR has taken the address away (type1 fails
+ * vfio_dma_rw() then too).
  */
 static int pages_copy_user(struct iopt_pages *pages, unsigned long offset,
 			   void *data, unsigned long length, unsigned int flags)
 {
-	void __user *uptr = pages->uptr + offset;
+	struct mm_struct *mm;
 	bool use_mm = false;
-	unsigned long left;
+	int rc;
 
-	if (current->mm != pages->payer.mm) {
-		if (!(flags & IOMMUFD_ACCESS_RW_KTHREAD) || current->mm ||
-		    !(current->flags & PF_KTHREAD))
+	if (current->mm != READ_ONCE(pages->payer.mm) &&
+	    (!(flags & IOMMUFD_ACCESS_RW_KTHREAD) || current->mm ||
+	     !(current->flags & PF_KTHREAD)))
+		return -EAGAIN;
+
+	/*
+	 * The mutex keeps the address and its mm valid for the copy: a fault
+	 * under it takes the mmap_lock, in the order pinning takes them too.
+	 */
+	guard(mutex)(&pages->mutex);
+	if (pages->uptr_invalid)
+		return -EBUSY;
+	mm = pages->payer.mm;
+	if (current->mm != mm) {
+		if (current->mm)
 			return -EAGAIN;
-		if (!mmget_not_zero(pages->payer.mm))
+		if (!mmget_not_zero(mm))
 			return -EFAULT;
-		kthread_use_mm(pages->payer.mm);
+		kthread_use_mm(mm);
 		use_mm = true;
 	}
 
 	if (flags & IOMMUFD_ACCESS_RW_WRITE)
-		left = copy_to_user(uptr, data, length);
+		rc = copy_to_user(pages->uptr + offset, data, length) ?
+			     -EFAULT : 0;
 	else
-		left = copy_from_user(data, uptr, length);
+		rc = copy_from_user(data, pages->uptr + offset, length) ?
+			     -EFAULT : 0;
 
 	if (use_mm) {
-		kthread_unuse_mm(pages->payer.mm);
-		mmput(pages->payer.mm);
+		kthread_unuse_mm(mm);
+		mmput(mm);
 	}
-	return left ? -EFAULT : 0;
+	return rc;
 }
 
 /**

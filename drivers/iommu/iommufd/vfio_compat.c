@@ -183,6 +183,23 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
  * both flavours map with the largest IOPTEs the domains have: nothing ever
  * needs splitting, so nothing is split or refused for it.
  */
+/*
+ * VFIO_UPDATE_VADDR works while no access (an emulated device, type1's
+ * mdev) is attached to the compat IOAS: an access could neither pin nor
+ * copy while an address is invalid. Type1 asks the same of its container.
+ */
+static int vfio_update_vaddr_works(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas = compat_get_ioas(ictx);
+	bool works;
+
+	if (IS_ERR(ioas))
+		return 0;
+	works = !iopt_has_accesses(&ioas->iopt);
+	iommufd_put_object(ictx, &ioas->obj);
+	return works;
+}
+
 static int vfio_check_extension(struct iommufd_ctx *ictx, unsigned long type)
 {
 	bool type1 = type == VFIO_TYPE1_IOMMU || type == VFIO_TYPE1v2_IOMMU ||
@@ -194,7 +211,9 @@ static int vfio_check_extension(struct iommufd_ctx *ictx, unsigned long type)
 		return IS_ENABLED(CONFIG_VFIO_NOIOMMU);
 	if (type == VFIO_DMA_CC_IOMMU)
 		return vfio_compat_cache_coherent(ictx);
-	/* Nesting, vaddr update, SPAPR, EEH: not offered */
+	if (type == VFIO_UPDATE_VADDR)
+		return !ictx->no_iommu_mode && vfio_update_vaddr_works(ictx);
+	/* Nesting, SPAPR, EEH: not offered */
 	return 0;
 }
 
@@ -238,14 +257,17 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	struct vfio_iommu_type1_dma_map map;
+	bool set_vaddr;
 	struct iommufd_ioas *ioas;
 	unsigned long iova;
 	int prot, rc;
 
 	if (copy_from_user(&map, uarg, minsz))
 		return -EFAULT;
+	/* VFIO_DMA_MAP_FLAG_VADDR goes alone, as in type1 */
+	set_vaddr = map.flags == VFIO_DMA_MAP_FLAG_VADDR;
 	prot = vfio_map_prot(map.flags);
-	if (map.argsz < minsz || !prot || !map.size)
+	if (map.argsz < minsz || (!prot && !set_vaddr) || !map.size)
 		return -EINVAL;
 	/* Type1's checks: whole CPU pages, no wrap around */
 	if ((map.iova | map.size | map.vaddr) & ~PAGE_MASK ||
@@ -259,16 +281,22 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	ioas = compat_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	iova = map.iova;
-	rc = iopt_map_user(ictx, &ioas->iopt, &iova,
-			   u64_to_user_ptr(map.vaddr), map.size, prot, 0,
-			   NULL);
+	if (set_vaddr) {
+		/* A new address for a mapping VFIO_DMA_UNMAP_FLAG_VADDR left */
+		rc = iopt_set_vaddr(&ioas->iopt, map.iova, map.size,
+				    u64_to_user_ptr(map.vaddr));
+	} else {
+		iova = map.iova;
+		rc = iopt_map_user(ictx, &ioas->iopt, &iova,
+				   u64_to_user_ptr(map.vaddr), map.size, prot,
+				   0, NULL);
+	}
 	iommufd_put_object(ictx, &ioas->obj);
 	return rc;
 }
 
 /* VFIO_DMA_UNMAP_FLAG_* that VFIO_IOMMU_UNMAP_DMA understands */
-#define VFIO_UNMAP_FLAGS VFIO_DMA_UNMAP_FLAG_ALL
+#define VFIO_UNMAP_FLAGS (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)
 
 /* Type1's checks of an unmap request, before anything is looked at */
 static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
@@ -316,7 +344,10 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	ioas = compat_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
+		rc = iopt_invalidate_vaddr(&ioas->iopt, iova, length, how,
+					   &unmapped);
+	else if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)
 		rc = iopt_unmap_everything(&ioas->iopt, &unmapped);
 	else if (how & IOPT_UNMAP_V1)
 		rc = iopt_unmap_v1(&ioas->iopt, iova, length, &unmapped);

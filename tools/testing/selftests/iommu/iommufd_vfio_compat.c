@@ -140,7 +140,6 @@ TEST(check_extension)
 		{ VFIO_EEH, 0 },
 		{ VFIO_TYPE1_NESTING_IOMMU, 0 },
 		{ VFIO_SPAPR_TCE_v2_IOMMU, 0 },
-		{ VFIO_UPDATE_VADDR, 0 },
 		{ 0, 0 },
 		{ 11, 0 },
 		{ 0xffffffffUL, 0 },
@@ -160,6 +159,9 @@ TEST(check_extension)
 		EXPECT_EQ(noiommu_built() ? 1 : 0,
 			  vfio_val(fd, VFIO_CHECK_EXTENSION,
 				   VFIO_NOIOMMU_IOMMU));
+		/* Works on a compatibility IOAS (without accesses) only */
+		EXPECT_EQ(pass, vfio_val(fd, VFIO_CHECK_EXTENSION,
+					 VFIO_UPDATE_VADDR));
 		ASSERT_OK(ioas_alloc(fd, &ioas_id));
 		ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
 	}
@@ -363,6 +365,8 @@ TEST(ioctls_without_compat_ioas)
 	map.size = page_size / 2;
 	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
 	map.size = page_size;
+	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
+	map.flags = VFIO_DMA_MAP_FLAG_VADDR;
 	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map));
 
 	for (argsz = 0; argsz != UNMAP_MINSZ; argsz++) {
@@ -871,6 +875,242 @@ TEST_F(compat, large_ioptes)
 	EXPECT_EQ(len / mock_io_page, empty);
 out_unmap:
 	munmap(huge, len);
+}
+
+/* @len bytes of a memfd, mapped twice: *@second is the other view */
+static char *memfd_views(size_t len, char **second)
+{
+	char *first;
+	int memfd;
+
+	memfd = memfd_create("vaddr", 0);
+	if (memfd < 0 || ftruncate(memfd, len))
+		return MAP_FAILED;
+	first = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	*second = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, memfd,
+		       0);
+	close(memfd);
+	if (*second == MAP_FAILED) {
+		munmap(first, len);
+		return MAP_FAILED;
+	}
+	return first;
+}
+
+/*
+ * VFIO_UPDATE_VADDR, as QEMU's live update uses it: VFIO_DMA_UNMAP_FLAG_VADDR
+ * keeps the mappings and their pins, VFIO_DMA_MAP_FLAG_VADDR gives each
+ * its new address, for exactly its range. Meanwhile no access can attach,
+ * and while one is attached the extension is off and invalidating fails
+ * with EBUSY. The access afterwards reads through the new address.
+ */
+TEST_F(compat, vaddr_update)
+{
+	const __u64 half = BUF_LEN / 2;
+	char *old, *new, out[64];
+	int access_fd;
+	__u64 size;
+
+	old = memfd_views(BUF_LEN, &new);
+	ASSERT_NE(MAP_FAILED, old);
+	memset(old, 0x5c, BUF_LEN);
+	EXPECT_EQ(1, vfio_val(self->fd, VFIO_CHECK_EXTENSION,
+			      VFIO_UPDATE_VADDR));
+	ASSERT_OK(vfio_map_rw(self->fd, old, BASE_IOVA, half));
+	ASSERT_OK(vfio_map_rw(self->fd, old + half, BASE_IOVA + half, half));
+
+	/* From inside the first mapping: v1 takes nothing, v2 refuses */
+	size = half;
+	if (variant->v1) {
+		ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR,
+				     BASE_IOVA + page_size, &size));
+		EXPECT_EQ(0, size);
+	} else {
+		EXPECT_ERR(ENOENT, vfio_unmap(self->fd,
+					      VFIO_DMA_UNMAP_FLAG_VADDR,
+					      BASE_IOVA + page_size, &size));
+	}
+	/* No address was taken: an access may still attach */
+	ASSERT_OK(mock_access_create(self->fd, self->ioas_id, 0, &access_fd));
+	EXPECT_EQ(0, vfio_val(self->fd, VFIO_CHECK_EXTENSION,
+			      VFIO_UPDATE_VADDR));
+	size = BUF_LEN;
+	EXPECT_ERR(EBUSY, vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR,
+				     BASE_IOVA, &size));
+	EXPECT_OK(close(access_fd));
+	EXPECT_EQ(1, vfio_val(self->fd, VFIO_CHECK_EXTENSION,
+			      VFIO_UPDATE_VADDR));
+
+	/* Both; with the dirty-bitmap flag too it is refused */
+	size = BUF_LEN;
+	EXPECT_ERR(EINVAL, vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR |
+				      VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+				      BASE_IOVA, &size));
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA,
+			     &size));
+	EXPECT_EQ(BUF_LEN, size);
+	/* The mappings and their pins stay */
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, BASE_IOVA, old,
+				 BUF_LEN));
+	EXPECT_OK(mock_check_pins(self->fd, old, BUF_LEN, 1));
+	/* Invalid already: refused, and the first one is not revalidated */
+	size = BUF_LEN;
+	EXPECT_ERR(EINVAL, vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR,
+				      BASE_IOVA, &size));
+	EXPECT_ERR(EBUSY, mock_access_create(self->fd, self->ioas_id, 0,
+					     &access_fd));
+
+	/* Wrong requests: access flags, another range, nothing there */
+	EXPECT_ERR(EINVAL, vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR |
+				    VFIO_DMA_MAP_FLAG_READ, new, BASE_IOVA,
+				    half));
+	EXPECT_ERR(EINVAL, vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, new,
+				    BASE_IOVA, BUF_LEN));
+	EXPECT_ERR(EINVAL, vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR,
+				    new + 64, BASE_IOVA, half));
+	EXPECT_ERR(ENOENT, vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, new,
+				    BASE_IOVA + BUF_LEN, half));
+	/* The old address goes away for good */
+	ASSERT_OK(munmap(old, BUF_LEN));
+	ASSERT_OK(vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, new, BASE_IOVA,
+			   half));
+	EXPECT_ERR(EINVAL, vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, new,
+				    BASE_IOVA, half));
+	EXPECT_ERR(EBUSY, mock_access_create(self->fd, self->ioas_id, 0,
+					     &access_fd));
+	ASSERT_OK(vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, new + half,
+			   BASE_IOVA + half, half));
+
+	/* An access copies through the new address */
+	ASSERT_OK(mock_access_create(self->fd, self->ioas_id, 0, &access_fd));
+	new[half + 3] = 0x17;
+	ASSERT_OK(mock_access_rw(self->fd, access_fd, BASE_IOVA + half,
+				 out, sizeof(out), 0));
+	EXPECT_EQ(0x5c, out[0]);
+	EXPECT_EQ(0x17, out[3]);
+	EXPECT_OK(close(access_fd));
+	EXPECT_OK(mock_check_map(self->fd, self->hwpt_id, BASE_IOVA, new,
+				 BUF_LEN));
+	size = 0;
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_OK(mock_check_pins(self->fd, new, BUF_LEN, 0));
+	munmap(new, BUF_LEN);
+}
+
+/*
+ * An access elsewhere, on an IOAS that IOMMU_IOAS_COPY gave the same
+ * memory: while the address is invalid it cannot copy through it (EBUSY,
+ * as type1's vfio_dma_rw() fails), though it may still pin what the
+ * domain keeps pinned; with the address back it copies again.
+ */
+TEST_F(compat, vaddr_access_elsewhere)
+{
+	__u64 iova = 0, size = BUF_LEN;
+	__u32 other;
+	int access_fd;
+	char out[64];
+
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(ioas_alloc(self->fd, &other));
+	ASSERT_OK(mock_access_create(self->fd, other, 0, &access_fd));
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA,
+			     &size));
+	ASSERT_OK(ioas_copy(self->fd, other, self->ioas_id, BASE_IOVA,
+			    BUF_LEN, &iova,
+			    IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE));
+	EXPECT_ERR(EBUSY, mock_access_rw(self->fd, access_fd, iova, out,
+					 sizeof(out), 0));
+	ASSERT_OK(mock_access_rw(self->fd, access_fd, iova, out, sizeof(out),
+				 MOCK_ACCESS_RW_SLOW_PATH));
+	EXPECT_EQ(0x3e, out[0]);
+
+	ASSERT_OK(vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, self->buf,
+			   BASE_IOVA, BUF_LEN));
+	self->buf[5] = 0x11;
+	ASSERT_OK(mock_access_rw(self->fd, access_fd, iova, out, sizeof(out),
+				 0));
+	EXPECT_EQ(0x11, out[5]);
+	self->buf[5] = 0x3e;
+	EXPECT_OK(close(access_fd));
+	ASSERT_OK(ioas_unmap_all(self->fd, other, NULL));
+}
+
+/*
+ * Without a domain nothing is pinned: while the address is invalid a
+ * domain cannot be attached (it would pin from no address; type1 refuses
+ * attaching then too), and once the new address is given it pins from
+ * there.
+ */
+TEST_F(compat, vaddr_update_unpinned)
+{
+	__u32 ioas_id, stdev_id, hwpt_id;
+	char *old, *new;
+	__u64 size = 0;
+
+	old = memfd_views(BUF_LEN, &new);
+	ASSERT_NE(MAP_FAILED, old);
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(vfio_map_rw(self->fd, old, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(vfio_unmap(self->fd, VFIO_DMA_UNMAP_FLAG_VADDR |
+			     VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_ERR(EBUSY, mock_domain(self->fd, ioas_id, NULL, NULL, NULL));
+	EXPECT_OK(mock_check_pins(self->fd, old, BUF_LEN, 0));
+
+	ASSERT_OK(munmap(old, BUF_LEN));
+	ASSERT_OK(vfio_map(self->fd, VFIO_DMA_MAP_FLAG_VADDR, new, BASE_IOVA,
+			   BUF_LEN));
+	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, &hwpt_id, NULL));
+	EXPECT_OK(mock_check_map(self->fd, hwpt_id, BASE_IOVA, new, BUF_LEN));
+	EXPECT_OK(mock_check_pins(self->fd, new, BUF_LEN, 1));
+	ASSERT_OK(obj_destroy(self->fd, stdev_id));
+	EXPECT_OK(mock_check_pins(self->fd, new, BUF_LEN, 0));
+	munmap(new, BUF_LEN);
+}
+
+/*
+ * A process that exits while a mapping's address is invalid releases
+ * everything: the pins go with the context, which needs no address for it.
+ */
+TEST(vaddr_invalid_at_exit)
+{
+	int fd, status;
+	char *buf;
+	pid_t pid;
+
+	SKIP_WITHOUT_MOCK(return);
+	buf = alloc_shared(BUF_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		__u64 size = BUF_LEN;
+		__u32 ioas_id;
+		int cfd = iommufd_open();
+
+		if (cfd < 0 || ioas_alloc(cfd, &ioas_id) ||
+		    mock_domain(cfd, ioas_id, NULL, NULL, NULL) ||
+		    compat_ioas(cfd, IOMMU_VFIO_IOAS_SET, &ioas_id) ||
+		    vfio_val(cfd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) ||
+		    vfio_map_rw(cfd, buf, BASE_IOVA, BUF_LEN) ||
+		    vfio_unmap(cfd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA,
+			       &size) || size != BUF_LEN)
+			_exit(1);
+		/* Pinned, with no valid address, when the process goes */
+		_exit(mock_check_pins(cfd, buf, BUF_LEN, 1) ? 2 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_OK(mock_check_pins(fd, buf, BUF_LEN, 0));
+	TEARDOWN_CLOSE_UNPINNED(fd, buf, BUF_LEN);
+	munmap(buf, BUF_LEN);
 }
 
 /* What GET_INFO must report: its whole size, and the usable ranges */

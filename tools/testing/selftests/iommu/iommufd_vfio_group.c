@@ -436,6 +436,48 @@ TEST_F_TIMEOUT(group, v1_partial_unmap_hugetlb, GROUP_TIMEOUT)
 }
 
 /*
+ * VFIO_UPDATE_VADDR with a device doing DMA: while the mapping's address
+ * is invalid the device still reaches the memory (the pins and the IOMMU
+ * mapping stay); the new address, another view of the same memory, then
+ * serves the mapping, and unmapping releases every pin.
+ */
+TEST_F_TIMEOUT(group, vaddr_update, GROUP_TIMEOUT)
+{
+	long pin0 = proc_status_kib(variant->pin_key);
+	__u64 unmapped = 0;
+	char *alias;
+
+	ASSERT_OK(group_connect(self->container, self->groupfd, variant->type,
+				&self->e, self->bdf));
+	EXPECT_EQ(1, ioctl(self->container, VFIO_CHECK_EXTENSION,
+			   VFIO_UPDATE_VADDR));
+	ASSERT_OK(map_dma(self->container, self->a, IOVA_A, BUF_LEN, MAP_RW));
+	ASSERT_OK(unmap_dma(self->container, IOVA_A, BUF_LEN,
+			    VFIO_DMA_UNMAP_FLAG_VADDR, &unmapped));
+	EXPECT_EQ(BUF_LEN, unmapped);
+	EXPECT_EQ(pin0 + (long)BUF_LEN / 1024,
+		  proc_status_kib(variant->pin_key));
+	fill_pattern(self->a, BUF_LEN, 9);
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_A, self->a, IOVA_A + 0x2000,
+				 self->a + 0x2000));
+
+	/* A second view of the same shared memory */
+	alias = mremap(self->a, 0, BUF_LEN, MREMAP_MAYMOVE);
+	ASSERT_NE(MAP_FAILED, alias);
+	ASSERT_OK(map_dma(self->container, alias, IOVA_A, BUF_LEN,
+			  VFIO_DMA_MAP_FLAG_VADDR));
+	EXPECT_ERR(EINVAL, map_dma(self->container, alias, IOVA_A, BUF_LEN,
+				   VFIO_DMA_MAP_FLAG_VADDR));
+	fill_pattern(alias, BUF_LEN, 10);
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_A + 0x800, alias + 0x800,
+				 IOVA_A + 0x3000, alias + 0x3000));
+	ASSERT_OK(unmap_dma(self->container, IOVA_A, BUF_LEN, 0, &unmapped));
+	EXPECT_EQ(BUF_LEN, unmapped);
+	EXPECT_EQ(pin0, proc_status_kib(variant->pin_key));
+	munmap(alias, BUF_LEN);
+}
+
+/*
  * The steps that end a group-path user, in one order each: 'U' unset the
  * container, 'C' close the container, 'D' close the device, 'G' close the
  * group. 'U' needs the group open.
