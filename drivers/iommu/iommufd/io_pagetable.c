@@ -25,6 +25,9 @@
 #include "iommufd_private.h"
 #include "io_pagetable.h"
 
+/* Makes io_pagetable::domains_gen unique among all tables */
+static atomic64_t iopt_last_domains_gen;
+
 /**
  * iopt_init() - initialize an empty IOVA space
  * @iopt: the table, zeroed by the caller
@@ -41,6 +44,7 @@ int iopt_init(struct io_pagetable *iopt)
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
 	iopt->iova_alignment = 1;
+	iopt->domains_gen = atomic64_inc_return(&iopt_last_domains_gen);
 	return 0;
 }
 
@@ -1357,6 +1361,7 @@ int iopt_attach_domain(struct io_pagetable *iopt,
 
 	xa_store(&iopt->domains, idx, domain, GFP_KERNEL);
 	iopt->next_domain_id++;
+	iopt->domains_gen = atomic64_inc_return(&iopt_last_domains_gen);
 	iopt_update_alignment(iopt);
 	goto out_unlock;
 
@@ -1938,6 +1943,180 @@ int iopt_dirty_track(struct io_pagetable *iopt,
 			return rc;
 	}
 	return domain->dirty_ops->set_dirty_tracking(domain, enable);
+}
+
+/* Does every domain (at least one) track dirty IOVA itself? */
+static bool iopt_dirty_hw(struct io_pagetable *iopt)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	for (i = 0; i != iopt->next_domain_id; i++)
+		if (!iopt_domain(iopt, i)->dirty_ops)
+			return false;
+	return iopt->next_domain_id;
+}
+
+/**
+ * iopt_dirty_track_all() - start or stop dirty tracking in every domain
+ * @iopt: the table
+ * @enable: start or stop
+ * @gen: out, may be NULL: the table's domains generation, for
+ *       iopt_dirty_read_all()
+ *
+ * For VFIO_IOMMU_DIRTY_PAGES: all the domains, or none if any of them
+ * cannot track dirty IOVA.
+ *
+ * Context: Process context.
+ * Return: 0; -EOPNOTSUPP without domains or if one has no dirty tracking
+ * (nothing is changed then); a driver error.
+ */
+int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen)
+{
+	unsigned int i;
+	int rc = 0;
+
+	guard(rwsem_read)(&iopt->domains_rwsem);
+	if (!iopt_dirty_hw(iopt))
+		return -EOPNOTSUPP;
+	for (i = 0; i != iopt->next_domain_id; i++) {
+		rc = iopt_dirty_track(iopt, iopt_domain(iopt, i), enable);
+		if (rc && enable)
+			break;
+	}
+	if (rc && enable) {
+		while (i--)
+			iopt_dirty_track(iopt, iopt_domain(iopt, i), false);
+		return rc;
+	}
+	if (gen)
+		*gen = iopt->domains_gen;
+	return rc;
+}
+
+/* Does an area cross the start or the end of [iova, last]? */
+static bool iopt_range_cuts_area(struct io_pagetable *iopt,
+				 unsigned long iova, unsigned long last)
+{
+	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	area = iopt_first_area(iopt, iova, iova);
+	if (area && area->node.start != iova)
+		return true;
+	area = iopt_first_area(iopt, last, last);
+	return area && area->node.last != last;
+}
+
+/* Bits of one dirty bitmap chunk: a page of them */
+#define IOPT_DIRTY_CHUNK_BITS (PAGE_SIZE * BITS_PER_BYTE)
+
+/*
+ * Every page of [iova, iova + nbits pages) that an area maps is dirty:
+ * VFIO type1's rule where a domain cannot tell. Written a chunk at a time,
+ * in whole u64s as type1 writes them, so the kernel memory used does not
+ * grow with the bitmap.
+ */
+static int iopt_dirty_mapped(struct io_pagetable *iopt, unsigned long iova,
+			     unsigned long nbits, u64 __user *data)
+{
+	unsigned long *bits, done, n;
+	int rc = 0;
+
+	bits = kmalloc(IOPT_DIRTY_CHUNK_BITS / BITS_PER_BYTE,
+		       GFP_KERNEL_ACCOUNT);
+	if (!bits)
+		return -ENOMEM;
+	for (done = 0; done < nbits && !rc; done += n) {
+		unsigned long start = iova + done * PAGE_SIZE, last;
+		struct iopt_area *area;
+
+		n = min(nbits - done, IOPT_DIRTY_CHUNK_BITS);
+		last = start + n * PAGE_SIZE - 1;
+		bitmap_zero(bits, n);
+		down_read(&iopt->iova_rwsem);
+		for (area = iopt_first_area(iopt, start, last); area;
+		     area = iopt_next_area(area, start, last)) {
+			unsigned long first = max(area->node.start, start);
+			unsigned long end = min(area->node.last, last);
+
+			bitmap_set(bits, (first - start) >> PAGE_SHIFT,
+				   ((end - start) >> PAGE_SHIFT) -
+				   ((first - start) >> PAGE_SHIFT) + 1);
+		}
+		up_read(&iopt->iova_rwsem);
+		if (copy_to_user(data + done / 64, bits,
+				 DIV_ROUND_UP(n, 64) * sizeof(u64)))
+			rc = -EFAULT;
+		cond_resched();
+	}
+	kfree(bits);
+	return rc;
+}
+
+/* Read and clear every domain's dirty bits into the zeroed user bitmap */
+static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
+			      unsigned long length, u64 __user *data)
+{
+	struct iova_bitmap *bitmap;
+	unsigned int i;
+	int rc = 0;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	if (clear_user(data, DIV_ROUND_UP(length >> PAGE_SHIFT, 64) *
+				     sizeof(u64)))
+		return -EFAULT;
+	for (i = 0; i != iopt->next_domain_id && !rc; i++) {
+		struct iopt_dirty_walk walk = { .domain = iopt_domain(iopt, i) };
+
+		bitmap = iova_bitmap_alloc(iova, length, PAGE_SIZE, data);
+		if (IS_ERR(bitmap))
+			return PTR_ERR(bitmap);
+		down_read(&iopt->iova_rwsem);
+		rc = iova_bitmap_for_each(bitmap, &walk, iopt_dirty_window);
+		up_read(&iopt->iova_rwsem);
+		iova_bitmap_free(bitmap);
+	}
+	return rc;
+}
+
+/**
+ * iopt_dirty_read_all() - VFIO type1's dirty bitmap of an IOVA range
+ * @iopt: the table
+ * @iova: first IOVA, page aligned
+ * @length: bytes, whole pages
+ * @gen: what iopt_dirty_track_all() returned when it started hardware
+ *       tracking, or 0
+ * @data: the user bitmap, a bit per page, in u64s, room checked by the
+ *        caller
+ *
+ * With hardware tracking started in every domain the table still has
+ * (@gen is still its domains generation: no domain was attached since),
+ * the domains tell, and their bits are cleared. Otherwise every mapped
+ * page is reported dirty, at every read, as type1 does with a device whose
+ * IOMMU cannot tell.
+ *
+ * Context: Process context.
+ * Return: 0; -EINVAL if the range cuts an area; -EFAULT; -ENOMEM; a driver
+ * error.
+ */
+int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
+			unsigned long length, u64 gen, u64 __user *data)
+{
+	bool cuts;
+
+	guard(rwsem_read)(&iopt->domains_rwsem);
+	down_read(&iopt->iova_rwsem);
+	cuts = iopt_range_cuts_area(iopt, iova, iova + length - 1);
+	up_read(&iopt->iova_rwsem);
+	if (cuts)
+		return -EINVAL;
+	if (gen && gen == iopt->domains_gen && iopt_dirty_hw(iopt))
+		return iopt_dirty_read_hw(iopt, iova, length, data);
+	return iopt_dirty_mapped(iopt, iova, length >> PAGE_SHIFT, data);
 }
 
 /**

@@ -64,6 +64,8 @@ struct iova_bitmap;
  * @iova_alignment: every area's IOVA and length are multiples of this: the
  *                  largest minimum page size of the domains and accesses
  * @disable_large_pages: map PAGE_SIZE IOPTEs only (IOMMU_OPTION_HUGE_PAGES)
+ * @domains_gen: changes (to a value no table had before) whenever a domain
+ *               is attached (domains_rwsem)
  */
 struct io_pagetable {
 	struct rw_semaphore iova_rwsem;
@@ -75,6 +77,7 @@ struct io_pagetable {
 
 	struct rw_semaphore domains_rwsem;
 	unsigned int next_domain_id;
+	u64 domains_gen;
 	struct xarray domains;
 	struct xarray access_list;
 };
@@ -338,6 +341,9 @@ int iopt_dirty_track(struct io_pagetable *iopt, struct iommu_domain *domain,
 int iopt_dirty_read(struct io_pagetable *iopt, struct iommu_domain *domain,
 		    unsigned long flags,
 		    struct iommu_hwpt_get_dirty_bitmap *bitmap);
+int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen);
+int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
+			unsigned long length, u64 gen, u64 __user *data);
 
 /* A unique xarray index for an iopt_pages, for sets of them */
 static inline unsigned long iopt_pages_key(struct iopt_pages *pages)

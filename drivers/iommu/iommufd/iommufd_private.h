@@ -125,7 +125,9 @@ enum iommufd_account_mode {
  *           XA_ZERO_ENTRY. The xa_lock orders lookups against destruction.
  * @destroy_wait: woken when an object's @active count drops to zero
  * @groups: iommu_group ID -> struct iommufd_group of the bound devices
- * @compat_lock: protects @vfio_ioas, @no_iommu_mode and @vfio_v1
+ * @compat_lock: protects @vfio_ioas, @no_iommu_mode, @vfio_v1 and the
+ *               VFIO dirty tracking state (@vfio_dirty, @vfio_dirty_gen);
+ *               taken before the io_pagetable locks
  * @maps_rwsem: held for reading by every ioctl that maps or unmaps (see
  *              iommufd_run_ucmd()), for writing by IOAS_CHANGE_PROCESS,
  *              which must see no map half done
@@ -134,6 +136,10 @@ enum iommufd_account_mode {
  * @vfio_v1: VFIO_SET_IOMMU chose VFIO_TYPE1_IOMMU: unmaps follow type1 v1
  *           (iopt_unmap_v1()). Otherwise, set or not, type1v2's rules
  *           apply. Read without the lock by the ioctls that act on it.
+ * @vfio_dirty: VFIO_IOMMU_DIRTY_PAGES_FLAG_START is in effect
+ * @vfio_dirty_gen: the compat IOAS's domains generation when START turned
+ *                  hardware dirty tracking on in all its domains, or 0:
+ *                  then every mapped page is reported dirty
  * @account_mode: enum iommufd_account_mode for new mappings; set with
  *                IOMMU_OPTION_RLIMIT_MODE, under the @objects lock, while
  *                the context has no objects
@@ -149,6 +155,8 @@ struct iommufd_ctx {
 	struct iommufd_ioas *vfio_ioas;
 	bool no_iommu_mode;
 	bool vfio_v1;
+	bool vfio_dirty;
+	u64 vfio_dirty_gen;
 	u8 account_mode;
 };
 

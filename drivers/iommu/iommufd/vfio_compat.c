@@ -296,7 +296,45 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 }
 
 /* VFIO_DMA_UNMAP_FLAG_* that VFIO_IOMMU_UNMAP_DMA understands */
-#define VFIO_UNMAP_FLAGS (VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR)
+#define VFIO_UNMAP_FLAGS                                                   \
+	(VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR |              \
+	 VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)
+
+/*
+ * Type1's bounds on a dirty bitmap: INT_MAX pages at most (256 MiB of
+ * bitmap, 8 TiB of IOVA with 4 KiB pages), in whole u64s
+ */
+#define VFIO_DIRTY_PAGES_MAX ((u64)INT_MAX)
+#define VFIO_DIRTY_BYTES(npages) (ALIGN((u64)(npages), 64) / BITS_PER_BYTE)
+#define VFIO_DIRTY_BYTES_MAX VFIO_DIRTY_BYTES(VFIO_DIRTY_PAGES_MAX)
+
+/* A user bitmap for @size bytes of IOVA, checked as type1 checks it */
+static int vfio_bitmap_check(const struct vfio_bitmap *bitmap, u64 size)
+{
+	u64 npages = size >> PAGE_SHIFT;
+
+	/* Type1 takes its smallest page size only, which is PAGE_SIZE */
+	if (bitmap->pgsize != PAGE_SIZE || !npages || !bitmap->size ||
+	    bitmap->size > VFIO_DIRTY_BYTES_MAX ||
+	    bitmap->size < VFIO_DIRTY_BYTES(npages))
+		return -EINVAL;
+	if (!access_ok(bitmap->data, bitmap->size))
+		return -EINVAL;
+	return 0;
+}
+
+/* Report the dirty pages of [@iova, @iova + @size) into @bitmap */
+static int vfio_dirty_report(struct iommufd_ctx *ictx,
+			     struct iommufd_ioas *ioas, u64 iova, u64 size,
+			     const struct vfio_bitmap *bitmap)
+{
+	guard(mutex)(&ictx->compat_lock);
+	if (!ictx->vfio_dirty)
+		return -EINVAL;
+	return iopt_dirty_read_all(&ioas->iopt, iova, size,
+				   ictx->vfio_dirty_gen,
+				   bitmap->data);
+}
 
 /* Type1's checks of an unmap request, before anything is looked at */
 static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
@@ -305,6 +343,9 @@ static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
 	bool all = unmap->flags & VFIO_DMA_UNMAP_FLAG_ALL;
 
 	if (unmap->argsz < minsz || unmap->flags & ~VFIO_UNMAP_FLAGS)
+		return -EINVAL;
+	if ((unmap->flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) &&
+	    (unmap->flags & ~VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP))
 		return -EINVAL;
 	if (all)
 		return unmap->iova || unmap->size ? -EINVAL : 0;
@@ -315,6 +356,30 @@ static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
 	if (unmap->iova > ULONG_MAX || unmap->size > ULONG_MAX)
 		return -EOVERFLOW;
 	return 0;
+}
+
+/*
+ * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: the struct vfio_bitmap that follows
+ * the request, checked, and the range's dirty bits written to it before the
+ * unmap (type1v2's: the range may not cut a mapping)
+ */
+static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
+			    struct iommufd_ioas *ioas,
+			    struct vfio_iommu_type1_dma_unmap *unmap,
+			    void __user *uarg, size_t minsz)
+{
+	struct vfio_bitmap bitmap;
+	int rc;
+
+	if (unmap->argsz < minsz + sizeof(bitmap))
+		return -EINVAL;
+	if (copy_from_user(&bitmap, uarg + minsz, sizeof(bitmap)))
+		return -EFAULT;
+	rc = vfio_bitmap_check(&bitmap, unmap->size);
+	if (rc)
+		return rc;
+	return vfio_dirty_report(ictx, ioas, unmap->iova, unmap->size,
+				 &bitmap);
 }
 
 static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
@@ -344,6 +409,11 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	ioas = compat_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
+		rc = vfio_unmap_dirty(ictx, ioas, &unmap, uarg, minsz);
+		if (rc)
+			goto out_put;
+	}
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
 		rc = iopt_invalidate_vaddr(&ioas->iopt, iova, length, how,
 					   &unmapped);
@@ -353,6 +423,7 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		rc = iopt_unmap_v1(&ioas->iopt, iova, length, &unmapped);
 	else
 		rc = iopt_unmap(&ioas->iopt, iova, length, true, &unmapped);
+out_put:
 	iommufd_put_object(ictx, &ioas->obj);
 	if (rc)
 		return rc;
@@ -361,6 +432,98 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	if (copy_to_user(uarg, &unmap, minsz))
 		return -EFAULT;
 	return 0;
+}
+
+/*
+ * VFIO_IOMMU_DIRTY_PAGES. Start and stop turn hardware dirty tracking on
+ * and off in the compat IOAS's domains when all of them have it; without
+ * it every mapped page reads as dirty (type1's rule for a device whose
+ * IOMMU cannot tell), which is always correct, if not small.
+ */
+static int vfio_dirty_start(struct iommufd_ctx *ictx,
+			    struct iommufd_ioas *ioas)
+{
+	u64 gen = 0;
+	int rc;
+
+	guard(mutex)(&ictx->compat_lock);
+	if (ictx->vfio_dirty)
+		return 0;
+	rc = iopt_dirty_track_all(&ioas->iopt, true, &gen);
+	if (rc && rc != -EOPNOTSUPP)
+		return rc;
+	ictx->vfio_dirty = true;
+	ictx->vfio_dirty_gen = rc ? 0 : gen;
+	return 0;
+}
+
+static int vfio_dirty_stop(struct iommufd_ctx *ictx,
+			   struct iommufd_ioas *ioas)
+{
+	guard(mutex)(&ictx->compat_lock);
+	/* A driver that fails to stop tracking still reports nothing more */
+	if (ictx->vfio_dirty_gen)
+		iopt_dirty_track_all(&ioas->iopt, false, NULL);
+	ictx->vfio_dirty = false;
+	ictx->vfio_dirty_gen = 0;
+	return 0;
+}
+
+static int vfio_dirty_get(struct iommufd_ctx *ictx,
+			  struct iommufd_ioas *ioas, void __user *uarg,
+			  size_t data_size)
+{
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+	int rc;
+
+	if (data_size < sizeof(range))
+		return -EINVAL;
+	if (copy_from_user(&range, uarg, sizeof(range)))
+		return -EFAULT;
+	if (range.iova + range.size < range.iova || !range.size ||
+	    (range.iova | range.size) & ~PAGE_MASK ||
+	    range.iova + range.size - 1 > ULONG_MAX)
+		return -EINVAL;
+	rc = vfio_bitmap_check(&range.bitmap, range.size);
+	if (rc)
+		return rc;
+	return vfio_dirty_report(ictx, ioas, range.iova, range.size,
+				 &range.bitmap);
+}
+
+#define VFIO_DIRTY_FLAGS                                                   \
+	(VFIO_IOMMU_DIRTY_PAGES_FLAG_START |                                \
+	 VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP |                                 \
+	 VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP)
+
+static int vfio_dirty_pages(struct iommufd_ctx *ictx, void __user *uarg)
+{
+	size_t minsz = offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags);
+	struct vfio_iommu_type1_dirty_bitmap dirty;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	/* Type1 v1 has no dirty tracking */
+	if (READ_ONCE(ictx->vfio_v1))
+		return -EACCES;
+	if (copy_from_user(&dirty, uarg, minsz))
+		return -EFAULT;
+	if (dirty.argsz < minsz || dirty.flags & ~VFIO_DIRTY_FLAGS ||
+	    hweight32(dirty.flags) != 1)
+		return -EINVAL;
+
+	ioas = compat_get_ioas(ictx);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START)
+		rc = vfio_dirty_start(ictx, ioas);
+	else if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP)
+		rc = vfio_dirty_stop(ictx, ioas);
+	else
+		rc = vfio_dirty_get(ictx, ioas, uarg + minsz,
+				    dirty.argsz - minsz);
+	iommufd_put_object(ictx, &ioas->obj);
+	return rc;
 }
 
 /* The IOVA range capability is built in a kernel buffer, then copied */
@@ -406,10 +569,20 @@ static int vfio_collect_ranges(struct iommufd_ioas *ioas,
 	}
 }
 
-/* Write the capability chain at @uarg + sizeof(info); it fits */
+/*
+ * Write the capability chain, in type1's order: migration at @mig_off,
+ * DMA available at @avail_off, IOVA ranges at @ranges_off. It fits.
+ */
 static int vfio_put_caps(void __user *uarg, struct vfio_ranges_buf *buf,
-			 size_t avail_off, size_t ranges_off)
+			 size_t mig_off, size_t avail_off, size_t ranges_off)
 {
+	struct vfio_iommu_type1_info_cap_migration mig = {
+		.header.id = VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION,
+		.header.version = 1,
+		.header.next = avail_off,
+		.pgsize_bitmap = PAGE_SIZE,
+		.max_dirty_bitmap_size = VFIO_DIRTY_BYTES_MAX,
+	};
 	struct vfio_iommu_type1_info_dma_avail avail = {
 		.header.id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL,
 		.header.version = 1,
@@ -422,7 +595,8 @@ static int vfio_put_caps(void __user *uarg, struct vfio_ranges_buf *buf,
 		.nr_iovas = buf->count,
 	};
 
-	if (copy_to_user(uarg + avail_off, &avail, sizeof(avail)) ||
+	if (copy_to_user(uarg + mig_off, &mig, sizeof(mig)) ||
+	    copy_to_user(uarg + avail_off, &avail, sizeof(avail)) ||
 	    copy_to_user(uarg + ranges_off, &range_cap, sizeof(range_cap)) ||
 	    copy_to_user(uarg + ranges_off + sizeof(range_cap), buf->ranges,
 			 buf->count * sizeof(*buf->ranges)))
@@ -433,8 +607,8 @@ static int vfio_put_caps(void __user *uarg, struct vfio_ranges_buf *buf,
 static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
 {
 	size_t minsz = offsetofend(struct vfio_iommu_type1_info, iova_pgsizes);
-	size_t avail_off = sizeof(struct vfio_iommu_type1_info);
-	size_t ranges_off, total;
+	size_t mig_off = sizeof(struct vfio_iommu_type1_info);
+	size_t avail_off, ranges_off, total;
 	struct vfio_iommu_type1_info info = {};
 	struct vfio_ranges_buf buf;
 	struct iommufd_ioas *ioas;
@@ -454,6 +628,7 @@ static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
 	if (rc)
 		goto out_put;
 
+	avail_off = mig_off + sizeof(struct vfio_iommu_type1_info_cap_migration);
 	/* The DMA_AVAIL capability is 12 bytes, padded to keep alignment */
 	ranges_off = avail_off +
 		     ALIGN(sizeof(struct vfio_iommu_type1_info_dma_avail), 8);
@@ -466,10 +641,11 @@ static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
 	info.argsz = total;
 	/* The chain is only reported when all of it fits */
 	if (user_argsz >= total) {
-		rc = vfio_put_caps(uarg, &buf, avail_off, ranges_off);
+		rc = vfio_put_caps(uarg, &buf, mig_off, avail_off,
+				   ranges_off);
 		if (rc)
 			goto out_free;
-		info.cap_offset = avail_off;
+		info.cap_offset = mig_off;
 	}
 	if (copy_to_user(uarg, &info, min_t(size_t, user_argsz, sizeof(info))))
 		rc = -EFAULT;
@@ -491,6 +667,8 @@ static long vfio_type1_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
 		return vfio_map_dma(ictx, uarg);
 	case VFIO_IOMMU_UNMAP_DMA:
 		return vfio_unmap_dma(ictx, uarg);
+	case VFIO_IOMMU_DIRTY_PAGES:
+		return vfio_dirty_pages(ictx, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -337,6 +337,7 @@ TEST(ioctls_without_compat_ioas)
 	struct vfio_iommu_type1_dma_unmap unmap = { .argsz = sizeof(unmap) };
 	struct vfio_iommu_type1_dma_map map = { .argsz = sizeof(map) };
 	struct vfio_iommu_type1_info info = { .argsz = sizeof(info) };
+	struct vfio_iommu_type1_dirty_bitmap dirty = {};
 	__u32 argsz;
 	int fd;
 
@@ -399,8 +400,13 @@ TEST(ioctls_without_compat_ioas)
 	info.argsz = sizeof(info);
 	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_GET_INFO, &info));
 
+	dirty.argsz = sizeof(dirty);
+	dirty.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
+	EXPECT_ERR(ENODEV, ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &dirty));
+	dirty.argsz = sizeof(dirty) - 1;
+	EXPECT_ERR(EINVAL, ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &dirty));
+
 	/* Container ioctls that are not served */
-	EXPECT_ERR(ENOTTY, vfio_val(fd, VFIO_IOMMU_DIRTY_PAGES, 0));
 	EXPECT_ERR(ENOTTY, vfio_val(fd, VFIO_EEH_PE_OP, 0));
 	EXPECT_ERR(ENOTTY, vfio_val(fd, _IO(VFIO_TYPE, VFIO_BASE + 25), 0));
 	EXPECT_ERR(ENOTTY, vfio_val(fd, _IO(VFIO_TYPE, 0x7f), 0));
@@ -1113,6 +1119,263 @@ TEST(vaddr_invalid_at_exit)
 	munmap(buf, BUF_LEN);
 }
 
+/* VFIO_IOMMU_DIRTY_PAGES with one flag and nothing after it */
+static int dirty_cmd(int fd, __u32 flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+	};
+
+	return ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &cmd);
+}
+
+/* The request of VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, and its header */
+struct dirty_get {
+	struct vfio_iommu_type1_dirty_bitmap hdr;
+	struct vfio_iommu_type1_dirty_bitmap_get range;
+};
+
+static void dirty_get_init(struct dirty_get *get, __u64 iova, __u64 size,
+			   void *bitmap, __u64 bitmap_size)
+{
+	memset(get, 0, sizeof(*get));
+	get->hdr.argsz = sizeof(*get);
+	get->hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	get->range.iova = iova;
+	get->range.size = size;
+	get->range.bitmap.pgsize = page_size;
+	get->range.bitmap.size = bitmap_size;
+	get->range.bitmap.data = bitmap;
+}
+
+/* GET_BITMAP of [@iova, @iova + @size) into @bitmap, sized exactly */
+static int dirty_get(int fd, __u64 iova, __u64 size, __u64 *bitmap)
+{
+	struct dirty_get get;
+
+	dirty_get_init(&get, iova, size, bitmap,
+		       (size / page_size + 63) / 64 * 8);
+	return ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
+}
+
+/* VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP */
+struct unmap_dirty {
+	struct vfio_iommu_type1_dma_unmap unmap;
+	struct vfio_bitmap bitmap;
+};
+
+static int unmap_dirty(int fd, __u64 iova, __u64 *size, __u64 *bitmap,
+		       __u64 bitmap_size, __u32 argsz)
+{
+	struct unmap_dirty cmd = {
+		.unmap = {
+			.argsz = argsz,
+			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+			.iova = iova,
+			.size = *size,
+		},
+		.bitmap = {
+			.pgsize = page_size,
+			.size = bitmap_size,
+			.data = bitmap,
+		},
+	};
+	int rc = ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+
+	*size = cmd.unmap.size;
+	return rc;
+}
+
+/* Bits [first, first + n) of @bitmap set, all others of [0, nbits) clear */
+static bool bits_are(const __u64 *bitmap, unsigned long nbits,
+		     unsigned long first, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i != nbits; i++) {
+		bool set = bitmap[i / 64] & (1ULL << (i % 64));
+
+		if (set != (i >= first && i < first + n))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * VFIO_IOMMU_DIRTY_PAGES and unmap with the dirty bitmap. The mock domain
+ * here has no dirty tracking, so type1's rule applies: every mapped page
+ * is dirty, at every read, and no other bit is set. Type1 (v1) has no
+ * dirty tracking at all (EACCES). Requests are checked as type1 checks
+ * them, and a large range costs the kernel no large buffer.
+ */
+TEST_F(compat, dirty_pages)
+{
+	const unsigned long big_pages = 1UL << 18;	/* 1 GiB of 4 KiB */
+	struct unmap_dirty all = {};
+	__u64 bitmap[4], *big, size;
+	struct dirty_get get;
+
+	if (variant->v1) {
+		EXPECT_ERR(EACCES, dirty_cmd(self->fd,
+					     VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+		EXPECT_ERR(EACCES, dirty_get(self->fd, BASE_IOVA, BUF_LEN,
+					     bitmap));
+		return;
+	}
+	/* Pages [0, 8) and [12, 16) mapped, a hole between */
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, 8 * page_size));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf + 12 * page_size,
+			      BASE_IOVA + 12 * page_size, 4 * page_size));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_ERR(EINVAL, dirty_cmd(self->fd, 0));
+	EXPECT_ERR(EINVAL, dirty_cmd(self->fd,
+				     VFIO_IOMMU_DIRTY_PAGES_FLAG_START |
+				     VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_ERR(EINVAL, dirty_cmd(self->fd, 1 << 3));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	/* Exactly the mapped pages, every time */
+	memset(bitmap, 0xff, sizeof(bitmap));
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(0xf0ffULL, bitmap[0]);
+	/* 16 bits take one u64: nothing after it is written */
+	EXPECT_EQ(~0ULL, bitmap[1]);
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(0xf0ffULL, bitmap[0]);
+	EXPECT_EQ(0, bitmap[1]);
+	/* From the second mapping on */
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA + 12 * page_size,
+			    8 * page_size, bitmap));
+	EXPECT_EQ(0xfULL, bitmap[0]);
+
+	/* Bad requests */
+	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, 8);
+	get.range.bitmap.pgsize = 2 * page_size;
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	get.range.bitmap.pgsize = 0;
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, BASE_IOVA, 65 * page_size, bitmap, 8);
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, 0);
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, (1ULL << 28) + 8);
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, BASE_IOVA, 0, bitmap, 8);
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, BASE_IOVA + 1, BUF_LEN, bitmap, 8);
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, -(__u64)page_size, 2 * page_size, bitmap, 8);
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, 8);
+	get.hdr.argsz = sizeof(get.hdr) + sizeof(get.range) - 1;
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	/* Cutting a mapping, at either end */
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA + page_size,
+				     BUF_LEN - page_size, bitmap));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, 4 * page_size,
+				     bitmap));
+
+	/* 1 GiB of IOVA: a 32 KiB bitmap, written in chunks */
+	big = calloc(big_pages / 64, sizeof(*big));
+	ASSERT_NE(NULL, big);
+	memset(big, 0xff, big_pages / 8);
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, big_pages * page_size, big));
+	EXPECT_EQ(0xf0ffULL, big[0]);
+	EXPECT_TRUE(bits_are(big + 1, big_pages - 64, 0, 0));
+	free(big);
+
+	/* Unmap with the bitmap: the second mapping's pages, then it goes */
+	size = 4 * page_size;
+	EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA + 12 * page_size,
+				       &size, bitmap, 8, UNMAP_MINSZ));
+	EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA + 12 * page_size,
+				       &size, bitmap, 0,
+				       sizeof(struct unmap_dirty)));
+	memset(bitmap, 0xff, sizeof(bitmap));
+	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA + 12 * page_size, &size,
+			      bitmap, 8, sizeof(struct unmap_dirty)));
+	EXPECT_EQ(4 * page_size, size);
+	EXPECT_EQ(0xfULL, bitmap[0]);
+	EXPECT_OK(pages_state(self, 12, 4, false, 0));
+	EXPECT_OK(pages_state(self, 0, 8, true, 1));
+	/* With UNMAP_ALL: refused */
+	all.unmap.argsz = sizeof(all);
+	all.unmap.flags = VFIO_DMA_UNMAP_FLAG_ALL |
+			  VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	all.bitmap.pgsize = page_size;
+	all.bitmap.size = sizeof(bitmap);
+	all.bitmap.data = bitmap;
+	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_UNMAP_DMA, &all));
+	EXPECT_OK(pages_state(self, 0, 8, true, 1));
+
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	size = 8 * page_size;
+	EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA, &size, bitmap, 8,
+				       sizeof(struct unmap_dirty)));
+	EXPECT_OK(pages_state(self, 0, 8, true, 1));
+}
+
+/*
+ * With a domain that tracks dirty IOVA itself (a HWPT allocated with
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING), VFIO_IOMMU_DIRTY_PAGES uses it: only
+ * the pages the device wrote read as dirty, and reading clears them.
+ */
+TEST_F(compat, dirty_pages_hw)
+{
+	__u32 ioas_id, stdev_id, idev_id, hwpt_id;
+	__u64 bitmap[1], mark[1], size;
+
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, NULL, &idev_id));
+	ASSERT_OK(hwpt_alloc(self->fd, idev_id, ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt_id));
+	ASSERT_OK(mock_replace(self->fd, stdev_id, hwpt_id, NULL));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	if (variant->v1) {
+		EXPECT_ERR(EACCES, dirty_cmd(self->fd,
+					     VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+		return;
+	}
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	/* Nothing written yet */
+	memset(bitmap, 0xff, sizeof(bitmap));
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(0, bitmap[0]);
+
+	/* The device writes pages 3 and 9 */
+	mark[0] = 1ULL << 3 | 1ULL << 9;
+	ASSERT_OK(mock_dirty_mark(self->fd, hwpt_id, BASE_IOVA, BUF_LEN,
+				  page_size, mark, NULL));
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(mark[0], bitmap[0]);
+	/* Read and cleared */
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(0, bitmap[0]);
+
+	/* Unmap with the bitmap reports what the device wrote last */
+	mark[0] = 1ULL << 5;
+	ASSERT_OK(mock_dirty_mark(self->fd, hwpt_id, BASE_IOVA, BUF_LEN,
+				  page_size, mark, NULL));
+	size = BUF_LEN;
+	memset(bitmap, 0xff, sizeof(bitmap));
+	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA, &size, bitmap, 8,
+			      sizeof(struct unmap_dirty)));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_EQ(mark[0], bitmap[0]);
+
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	ASSERT_OK(obj_destroy(self->fd, stdev_id));
+	ASSERT_OK(obj_destroy(self->fd, hwpt_id));
+}
+
 /* What GET_INFO must report: its whole size, and the usable ranges */
 struct info_expect {
 	__u32 total;
@@ -1120,22 +1383,27 @@ struct info_expect {
 	struct vfio_iova_range ranges[4];
 };
 
+/* Type1's largest dirty bitmap: INT_MAX bits, in whole u64s */
+#define DIRTY_BITMAP_MAX (256ULL * 1024 * 1024)
+
 /*
  * Walk the capability chain of a complete answer. Returns 0 if it holds
- * exactly one DMA_AVAIL (avail U32_MAX) and one IOVA_RANGE capability
- * matching @want, all inside @want->total bytes; else the step that failed.
+ * exactly one MIGRATION (CPU pages, type1's bitmap limit), one DMA_AVAIL
+ * (avail U32_MAX) and one IOVA_RANGE capability matching @want, all inside
+ * @want->total bytes; else the step that failed.
  */
 static int check_caps(const char *info_buf, const struct info_expect *want)
 {
 	const struct vfio_iommu_type1_info *info = (const void *)info_buf;
 	const struct vfio_iommu_type1_info_cap_iova_range *range = NULL;
+	const struct vfio_iommu_type1_info_cap_migration *mig = NULL;
 	const struct vfio_iommu_type1_info_dma_avail *avail = NULL;
 	const struct vfio_info_cap_header *hdr;
 	__u32 off = info->cap_offset, n = 0;
 
 	while (off) {
 		if (off < INFO_HDR || off + sizeof(*hdr) > want->total ||
-		    ++n > 2)
+		    ++n > 3)
 			return 1;
 		hdr = (const void *)(info_buf + off);
 		if (hdr->version != 1)
@@ -1145,14 +1413,21 @@ static int check_caps(const char *info_buf, const struct info_expect *want)
 		else if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE &&
 			 !range)
 			range = (const void *)hdr;
+		else if (hdr->id == VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION &&
+			 !mig)
+			mig = (const void *)hdr;
 		else
 			return 3;
 		if (hdr->next && hdr->next <= off)
 			return 4;
 		off = hdr->next;
 	}
-	if (!avail || !range)
+	if (!avail || !range || !mig)
 		return 5;
+	if ((const char *)mig + sizeof(*mig) > info_buf + want->total ||
+	    mig->flags || mig->pgsize_bitmap != page_size ||
+	    mig->max_dirty_bitmap_size != DIRTY_BITMAP_MAX)
+		return 9;
 	if ((const char *)avail + sizeof(*avail) > info_buf + want->total ||
 	    avail->avail != UINT32_MAX)
 		return 6;
@@ -1246,7 +1521,8 @@ static int info_get(int fd, char *buf, __u32 len)
  */
 TEST_F(compat, get_info)
 {
-	const __u32 cap_min = sizeof(struct vfio_iommu_type1_info_dma_avail) +
+	const __u32 cap_min = sizeof(struct vfio_iommu_type1_info_cap_migration) +
+			      sizeof(struct vfio_iommu_type1_info_dma_avail) +
 			      sizeof(struct vfio_iommu_type1_info_cap_iova_range);
 	const __u64 resv = BASE_IOVA + 64 * page_size;
 	struct vfio_iommu_type1_info *info;

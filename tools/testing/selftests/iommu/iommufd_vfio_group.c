@@ -477,6 +477,100 @@ TEST_F_TIMEOUT(group, vaddr_update, GROUP_TIMEOUT)
 	munmap(alias, BUF_LEN);
 }
 
+/* VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP of [@iova, @iova + @size) */
+static int dirty_bitmap(int container, __u64 iova, __u64 size, __u64 *bits)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get range;
+	} get = {
+		.hdr = {
+			.argsz = sizeof(get),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
+		},
+		.range = {
+			.iova = iova,
+			.size = size,
+			.bitmap = {
+				.pgsize = page_size,
+				.size = (size / page_size + 63) / 64 * 8,
+				.data = bits,
+			},
+		},
+	};
+
+	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &get) ? -errno : 0;
+}
+
+static int dirty_flag(int container, __u32 flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+	};
+
+	return ioctl(container, VFIO_IOMMU_DIRTY_PAGES, &cmd) ? -errno : 0;
+}
+
+/*
+ * Migration through the container: GET_INFO offers the migration
+ * capability; with dirty tracking started, a page the device writes reads
+ * as dirty (none of the emulated IOMMUs tracks dirty pages, so every
+ * mapped page does, as with type1); an unmap hands over the bitmap too.
+ * Type1 (v1) has no dirty tracking: EACCES.
+ */
+TEST_F_TIMEOUT(group, dirty_pages, GROUP_TIMEOUT)
+{
+	struct vfio_iommu_type1_info *info;
+	struct {
+		struct vfio_iommu_type1_dma_unmap unmap;
+		struct vfio_bitmap bitmap;
+	} unmap = {};
+	const __u64 all = (1ULL << BUF_PAGES) - 1;
+	__u64 bits[1];
+
+	ASSERT_OK(group_connect(self->container, self->groupfd, variant->type,
+				&self->e, self->bdf));
+	info = calloc(1, 4096);
+	ASSERT_NE(NULL, info);
+	info->argsz = 4096;
+	ASSERT_OK(ioctl(self->container, VFIO_IOMMU_GET_INFO, info));
+	EXPECT_NE(NULL, info_cap(info, VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION));
+	free(info);
+	ASSERT_OK(map_dma(self->container, self->a, IOVA_A, BUF_LEN, MAP_RW));
+	if (variant->type == VFIO_TYPE1_IOMMU) {
+		EXPECT_ERR(EACCES, dirty_flag(self->container,
+					      VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+		return;
+	}
+	ASSERT_OK(dirty_flag(self->container,
+			     VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	/* The device copies page 0's first 2 KiB into page 5 */
+	fill_pattern(self->a, BUF_LEN, 8);
+	EXPECT_OK(dma_round_trip(&self->e, IOVA_A, self->a,
+				 IOVA_A + 5 * page_size,
+				 self->a + 5 * page_size));
+	bits[0] = 0;
+	ASSERT_OK(dirty_bitmap(self->container, IOVA_A, BUF_LEN, bits));
+	EXPECT_NE(0, bits[0] & 1ULL << 5);
+	EXPECT_EQ(all, bits[0]);
+
+	unmap.unmap.argsz = sizeof(unmap);
+	unmap.unmap.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
+	unmap.unmap.iova = IOVA_A;
+	unmap.unmap.size = BUF_LEN;
+	unmap.bitmap.pgsize = page_size;
+	unmap.bitmap.size = sizeof(bits);
+	unmap.bitmap.data = bits;
+	bits[0] = 0;
+	ASSERT_OK(ioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
+	EXPECT_EQ(BUF_LEN, unmap.unmap.size);
+	EXPECT_EQ(all, bits[0]);
+	ASSERT_OK(dirty_flag(self->container,
+			     VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+}
+
 /*
  * The steps that end a group-path user, in one order each: 'U' unset the
  * container, 'C' close the container, 'D' close the device, 'G' close the
