@@ -316,6 +316,62 @@ static int fi_vfio_unmap(int fd, __u64 iova, __u64 len)
 	return ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
 }
 
+/*
+ * VFIO_IOMMU_DIRTY_PAGES: start, read the bitmap of [@iova, @iova + @len)
+ * into @bitmap, stop
+ */
+static int fi_vfio_dirty(int fd, __u64 iova, __u64 len, void *bitmap)
+{
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap hdr;
+		struct vfio_iommu_type1_dirty_bitmap_get range;
+	} get = {
+		.hdr = {
+			.argsz = sizeof(get),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+		},
+		.range = {
+			.iova = iova,
+			.size = len,
+			.bitmap = {
+				.pgsize = page_size,
+				.size = (len / page_size + 63) / 64 * 8,
+				.data = bitmap,
+			},
+		},
+	};
+	int rc;
+
+	rc = ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
+	get.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	if (!rc)
+		rc = ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
+	get.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP;
+	if (!rc)
+		rc = ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
+	return rc;
+}
+
+/* VFIO_UPDATE_VADDR: invalidate every address, give one mapping @va */
+static int fi_vfio_vaddr(int fd, __u64 iova, __u64 len, const void *va)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.flags = VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL,
+	};
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_VADDR,
+		.vaddr = (__u64)(unsigned long)va,
+		.iova = iova,
+		.size = len,
+	};
+	int rc;
+
+	rc = ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
+	return rc ?: ifd_ioctl(fd, VFIO_IOMMU_MAP_DMA, &map);
+}
+
 /* VFIO_IOMMU_GET_INFO with room for the capability chain */
 static int fi_vfio_info(int fd, void *scratch, __u32 len)
 {
@@ -2309,6 +2365,17 @@ static int vfio_body(struct run *r)
 		rc = r_vfio_unmap(r, 0, 0, 0);
 	if (!rc)
 		rc = r_vfio_map(r, base, half, half / 2);
+	/* Type1v2 for dirty tracking; then a live update's address change */
+	if (!rc)
+		rc = note(r, "VFIO_SET_IOMMU",
+			  fi_vfio_num(r->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	if (!rc)
+		rc = note(r, "VFIO_IOMMU_DIRTY_PAGES",
+			  fi_vfio_dirty(r->fd, base, half / 2, r->fx->scratch));
+	if (!rc)
+		rc = note(r, "VFIO_UPDATE_VADDR",
+			  fi_vfio_vaddr(r->fd, base, half / 2,
+					r->fx->buf + half));
 	return rc;
 }
 
