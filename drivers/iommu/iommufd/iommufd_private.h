@@ -51,6 +51,11 @@
  *
  *  iommufd_ctx::maps_rwsem            read around every map and unmap
  *                                     ioctl, written by CHANGE_PROCESS
+ *  iommufd_ctx::compat_lock           the compat IOAS pointer, mode and
+ *                                     VFIO dirty tracking state; held over
+ *                                     that tracking's start, stop and read
+ *                                     (then the io_pagetable locks), and
+ *                                     to make and publish the compat IOAS
  *  iommufd_ioas::mutex                the IOAS's list of HWPTs; held while
  *                                     an auto domain is found or made,
  *                                     filled and attached
@@ -71,9 +76,6 @@
  *
  * and, taken under any of the above (or none):
  *
- *  iommufd_ctx::compat_lock           the compat IOAS pointer and mode;
- *                                     allocates and publishes the compat
- *                                     IOAS under it (then the xa_lock)
  *  iommufd_fault::mutex               a fault queue's answers; readers
  *                                     copy out without it; answering under
  *                                     it takes the IOMMU core's fault locks
