@@ -620,8 +620,9 @@ static bool pages_folio_used_elsewhere(struct iopt_pages *pages,
 
 	first = index - min(before, index);
 	end = index + min(after, pages->npages - 1 - index);
-	return pages_range_used(pages, first, start - 1) ||
-	       pages_range_used(pages, last + 1, end);
+	/* A hole at index 0 has nothing before it: start - 1 would wrap */
+	return (first < start && pages_range_used(pages, first, start - 1)) ||
+	       (end > last && pages_range_used(pages, last + 1, end));
 }
 
 /* Drop our pin on each folio of a run of file pages that nobody else uses */
