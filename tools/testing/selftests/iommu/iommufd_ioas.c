@@ -2435,6 +2435,82 @@ TEST(failed_pin_allocates_nothing)
 	munmap(none, len);
 }
 
+/* A memfd, mapped, and a context with two IOASes for it */
+struct file_pins {
+	int fd;
+	int mfd;
+	char *view;
+	__u32 a;	/* maps the whole file */
+	__u32 b;	/* has a device; gets a copy of the file's middle */
+	__u32 stdev;	/* b's device */
+};
+
+static int file_pins_setup(struct file_pins *fp, size_t len)
+{
+	fp->mfd = memfd_sized(len, 0);
+	if (fp->mfd < 0)
+		return fp->mfd;
+	fp->view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			fp->mfd, 0);
+	if (fp->view == MAP_FAILED)
+		return -errno;
+	memset(fp->view, 0x3c, len);
+	fp->fd = iommufd_open();
+	if (fp->fd < 0)
+		return fp->fd;
+	return ioas_alloc(fp->fd, &fp->a) ?: ioas_alloc(fp->fd, &fp->b) ?:
+	       mock_domain(fp->fd, fp->b, &fp->stdev, NULL, NULL);
+}
+
+/*
+ * A file mapping whose pages 4 to 7 are also mapped elsewhere (a copy in
+ * another IOAS, with a domain): the pages before them, from file page 0,
+ * and after them are pinned and unpinned on their own, one pin each. The
+ * check for "another user of the same folio" once took the pages before
+ * an index-0 hole for pages after it.
+ */
+TEST(map_file_pins_around_a_copy)
+{
+	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	size_t len = 16 * page_size, quarter = 4 * page_size;
+	__u64 iova = MOCK_APERTURE_START, dst = MOCK_APERTURE_START;
+	struct file_pins fp;
+
+	/* Pinning: the copy pins 4-7 first, a domain on a then the rest */
+	ASSERT_OK(file_pins_setup(&fp, len));
+	ASSERT_OK(ioas_map_file(fp.fd, fp.a, fp.mfd, 0, len, &iova,
+				rw | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_OK(ioas_copy(fp.fd, fp.b, fp.a, iova + quarter, quarter, &dst,
+			    IOMMU_IOAS_MAP_FIXED_IOVA |
+			    IOMMU_IOAS_MAP_READABLE));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view, quarter, 0));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view + quarter, quarter, 1));
+	ASSERT_OK(mock_domain(fp.fd, fp.a, NULL, NULL, NULL));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view, len, 1));
+	EXPECT_OK(close_check_unpinned(fp.fd, fp.view, len));
+	munmap(fp.view, len);
+	close(fp.mfd);
+
+	/* Unpinning: a's mapping goes first, the copy's pages stay */
+	ASSERT_OK(file_pins_setup(&fp, len));
+	ASSERT_OK(mock_domain(fp.fd, fp.a, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_file(fp.fd, fp.a, fp.mfd, 0, len, &iova,
+				rw | IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_OK(ioas_copy(fp.fd, fp.b, fp.a, iova + quarter, quarter, &dst,
+			    IOMMU_IOAS_MAP_FIXED_IOVA |
+			    IOMMU_IOAS_MAP_READABLE));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view, len, 1));
+	ASSERT_OK(ioas_unmap_all(fp.fd, fp.a, NULL));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view, quarter, 0));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view + quarter, quarter, 1));
+	EXPECT_OK(mock_check_pins(fp.fd, fp.view + 2 * quarter, 2 * quarter,
+				  0));
+	ASSERT_OK(ioas_unmap_all(fp.fd, fp.b, NULL));
+	EXPECT_OK(close_check_unpinned(fp.fd, fp.view, len));
+	munmap(fp.view, len);
+	close(fp.mfd);
+}
+
 TEST(map_file_write_sealed)
 {
 	static const unsigned int seals[] = {
