@@ -65,7 +65,10 @@
  * IOMMU_TEST_OP_TRIGGER_IOPF has a mock device send a page request. The
  * IOMMU core hands it to the fault-capable domain attached to the device;
  * for a PASID, to the nested domain of the RID (the mock leaves PASID tables
- * to the guest, ops->user_pasid_table).
+ * to the guest, ops->user_pasid_table). Like a real IOMMU's page request
+ * queue, the mock reports it from its IOPF queue's workqueue, so that
+ * iopf_queue_flush_dev() waits for a report in flight: iommufd relies on
+ * that to retire an attachment that faults may still name.
  *
  * Lock order (on top of iommufd's):
  *   io_pagetable::domains_rwsem, iommufd_access::lock (held around the
@@ -86,6 +89,7 @@
 #include <linux/property.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <uapi/linux/iommufd.h>
 
@@ -1964,12 +1968,44 @@ static u32 mock_fault_perm(u32 uperm)
 	return perm;
 }
 
+/* A page request on its way through the mock IOPF queue's workqueue */
+struct mock_iopf_report {
+	struct work_struct work;
+	struct device *dev;
+	struct iopf_fault event;
+	int rc;
+};
+
+static void mock_iopf_report_fn(struct work_struct *work)
+{
+	struct mock_iopf_report *report =
+		container_of(work, struct mock_iopf_report, work);
+
+	report->rc = iommu_report_device_fault(report->dev, &report->event);
+}
+
+/*
+ * Report @report's fault as hardware does, from the IOPF queue, and wait
+ * for the IOMMU core to take it. Without a queue no device has IOPF on,
+ * and the core refuses the report wherever it is made.
+ */
+static int mock_iopf_report(struct mock_iopf_report *report)
+{
+	if (!mock_iopf_queue)
+		return iommu_report_device_fault(report->dev, &report->event);
+	INIT_WORK_ONSTACK(&report->work, mock_iopf_report_fn);
+	queue_work(mock_iopf_queue->wq, &report->work);
+	flush_work(&report->work);
+	destroy_work_on_stack(&report->work);
+	return report->rc;
+}
+
 /* IOMMU_TEST_OP_TRIGGER_IOPF: the device sends one last-page page request */
 static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 				     struct iommu_test_cmd *cmd)
 {
-	struct iopf_fault event = {};
-	struct iommu_fault_page_request *prm = &event.fault.prm;
+	struct mock_iopf_report report = {};
+	struct iommu_fault_page_request *prm = &report.event.fault.prm;
 	struct iommufd_device *idev;
 	int rc;
 
@@ -1983,7 +2019,8 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 	if (!iommufd_selftest_is_mock_dev(idev->dev))
 		goto out_put;
 
-	event.fault.type = IOMMU_FAULT_PAGE_REQ;
+	report.dev = idev->dev;
+	report.event.fault.type = IOMMU_FAULT_PAGE_REQ;
 	prm->flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
 	if (cmd->trigger_iopf.pasid != IOMMU_NO_PASID)
 		prm->flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
@@ -1992,7 +2029,7 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 	prm->perm = mock_fault_perm(cmd->trigger_iopf.perm);
 	prm->addr = cmd->trigger_iopf.addr;
 	/* -EINVAL when no fault-capable domain is attached to take it */
-	rc = iommu_report_device_fault(idev->dev, &event);
+	rc = mock_iopf_report(&report);
 out_put:
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
