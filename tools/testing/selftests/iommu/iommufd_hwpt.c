@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <linux/userfaultfd.h>
@@ -2016,6 +2017,66 @@ TEST_F(fault, detach_answers)
 	EXPECT_ERR(EINVAL, fault_answer(self->fault_fd, rec.cookie,
 					IOMMUFD_PAGE_RESP_SUCCESS));
 	EXPECT_OK(obj_destroy(self->fd, self->nested_id));
+}
+
+/* A thread that keeps the device faulting until told to stop */
+struct fault_storm {
+	int fd;
+	__u32 idev_id;
+	atomic_bool stop;
+	int bad;		/* a result other than 0 or EINVAL */
+};
+
+static void *fault_storm_run(void *arg)
+{
+	struct fault_storm *storm = arg;
+	__u32 grpid = 0;
+	int rc;
+
+	while (!atomic_load(&storm->stop)) {
+		rc = mock_trigger_iopf(storm->fd, storm->idev_id, 0,
+				       grpid++ % 512, IOMMU_PGFAULT_PERM_READ,
+				       FAULT_ADDR);
+		if (rc && rc != -EINVAL)
+			storm->bad = rc;
+	}
+	return NULL;
+}
+
+/*
+ * Faults reported while the device leaves the fault-capable HWPT: each
+ * either reaches the queue before the device has left, and the kernel
+ * answers it then, or finds the device gone (EINVAL). None may arrive in
+ * the queue afterwards, through the attachment that has just ended: the
+ * IOMMU's queue is drained before that attachment is retired.
+ */
+TEST_F(fault, detach_while_faulting)
+{
+	struct fault_storm storm = {
+		.fd = self->fd,
+		.idev_id = self->idev_id,
+	};
+	struct iommu_hwpt_pgfault rec;
+	time_t start = time(NULL);
+	pthread_t thread;
+	int i;
+
+	if (self->no_iopf)
+		SKIP(return, NO_IOPF);
+
+	ASSERT_OK(pthread_create(&thread, NULL, fault_storm_run, &storm));
+	/* 200 rounds, or 10 s on a slow (KASAN, TCG) machine */
+	for (i = 0; i < 200 && time(NULL) < start + 10; i++) {
+		ASSERT_OK(mock_replace(self->fd, self->stdev_id,
+				       self->parent_id, NULL));
+		ASSERT_EQ(0, fault_read(self->fault_fd, &rec, sizeof(rec)))
+			TH_LOG("round %d: a fault queued after the detach", i);
+		ASSERT_OK(mock_replace(self->fd, self->stdev_id,
+				       self->nested_id, NULL));
+	}
+	atomic_store(&storm.stop, true);
+	ASSERT_OK(pthread_join(thread, NULL));
+	EXPECT_EQ(0, storm.bad);
 }
 
 /* Each record names the device that faulted */
