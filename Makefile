@@ -11,8 +11,10 @@
 #   ACCEL=tcg|kvm           QEMU accelerator (default tcg: KVM is unreliable when nested)
 #   TEST_SUITES="mock ..."  suites of `make test` (scripts/suites/; default below)
 #   FLAVOUR=x86             kernel flavour of make kernel/selftests/initramfs:
-#                           x86, modules, arm64, arm64-64k (test and run take
-#                           the flavour from each suite)
+#                           x86, modules, arm64, arm64-64k, kasan (test and
+#                           run take the flavour from each suite)
+#   IOMMUFD_STRESS_SECONDS  iommufd_stress's time budget in every suite
+#                           (default 27); also _SEED, _OPS, _ONLY, _INJECT
 #   DEMO=iommufd_vtd_demo   the program of `make run`; DEMO=iommufd_demo for the mock one
 #   RUN_SUITE=vtd           the VM of `make run` (default: the one DEMO needs)
 #   VM_TIMEOUT=1800         seconds before a VM is killed (and the run fails)

@@ -36,7 +36,9 @@ SELFTESTS_DIR=tools/testing/selftests/iommu
 #   modules    x86_64, iommufd, VFIO and vfio-pci as modules
 #   arm64      arm64, cross-built with gcc-aarch64-linux-gnu, for virt's SMMUv3
 #   arm64-64k  arm64 with 64 KiB pages, as enterprise distributions ship it
-FLAVOURS="x86 modules arm64 arm64-64k"
+#   kasan      x86_64 as x86, with KASAN, DEBUG_OBJECTS, DEBUG_PAGEALLOC and
+#              a 30 s hung-task timeout (scripts/vm-kasan.config)
+FLAVOURS="x86 modules arm64 arm64-64k kasan"
 FLAVOUR=${FLAVOUR:-x86}
 
 # set_flavour NAME: the variables that depend on the flavour. Called below
@@ -54,6 +56,7 @@ set_flavour() {
 	case $FLAVOUR in
 	x86)       KARCH=x86_64 CROSS='' FLAVOUR_FRAGS="vm.config vm-x86.config" ;;
 	modules)   KARCH=x86_64 CROSS='' FLAVOUR_FRAGS="vm.config vm-x86.config vm-modules.config" ;;
+	kasan)     KARCH=x86_64 CROSS='' FLAVOUR_FRAGS="vm.config vm-x86.config vm-kasan.config" ;;
 	arm64)     KARCH=arm64 CROSS=aarch64-linux-gnu- FLAVOUR_FRAGS="vm.config vm-arm64.config" ;;
 	arm64-64k) KARCH=arm64 CROSS=aarch64-linux-gnu-
 		   FLAVOUR_FRAGS="vm.config vm-arm64.config vm-arm64-64k.config" ;;
