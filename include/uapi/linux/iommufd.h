@@ -833,7 +833,9 @@ enum iommufd_hwpt_get_dirty_bitmap_flags {
  * The kernel only sets bits, it never clears them, so the caller zeroes the
  * bitmap beforehand. @iova and @length must be multiples of both
  * @page_size and the IOAS alignment (EINVAL); a range that wraps or does
- * not fit an unsigned long gives EOVERFLOW.
+ * not fit an unsigned long gives EOVERFLOW. Mappings must cover the whole
+ * range, with no hole (EINVAL otherwise, also when a concurrent
+ * IOMMU_IOAS_UNMAP has just removed part of it).
  */
 struct iommu_hwpt_get_dirty_bitmap {
 	__u32 size;
