@@ -2061,9 +2061,6 @@ TEST_F(fault, detach_while_faulting)
 	pthread_t thread;
 	int i;
 
-	if (self->no_iopf)
-		SKIP(return, NO_IOPF);
-
 	ASSERT_OK(pthread_create(&thread, NULL, fault_storm_run, &storm));
 	/* 200 rounds, or 10 s on a slow (KASAN, TCG) machine */
 	for (i = 0; i < 200 && time(NULL) < start + 10; i++) {
