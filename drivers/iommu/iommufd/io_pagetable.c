@@ -960,9 +960,14 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 	unsigned long last;
 	int rc;
 
-	rc = iopt_user_range_last(iova, length, &last);
-	if (rc)
-		return rc;
+	/* Everything, as the doc says: up to and including ULONG_MAX */
+	if (!iova && length == ULONG_MAX) {
+		last = ULONG_MAX;
+	} else {
+		rc = iopt_user_range_last(iova, length, &last);
+		if (rc)
+			return rc;
+	}
 
 	*done = 0;
 	/* Against iopt_register_access(), which holds it for write */
@@ -1965,12 +1970,13 @@ static bool iopt_dirty_hw(struct io_pagetable *iopt)
  * @gen: out, may be NULL: the table's domains generation, for
  *       iopt_dirty_read_all()
  *
- * For VFIO_IOMMU_DIRTY_PAGES: all the domains, or none if any of them
- * cannot track dirty IOVA.
+ * For VFIO_IOMMU_DIRTY_PAGES. Starting is all the domains, or none if any
+ * of them cannot track dirty IOVA. Stopping stops every domain that can
+ * track, whatever joined since the start.
  *
  * Context: Process context.
- * Return: 0; -EOPNOTSUPP without domains or if one has no dirty tracking
- * (nothing is changed then); a driver error.
+ * Return: 0 (always, to stop); -EOPNOTSUPP without domains or if one has
+ * no dirty tracking (nothing is changed then); a driver error.
  */
 int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen)
 {
@@ -1978,14 +1984,25 @@ int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen)
 	int rc = 0;
 
 	guard(rwsem_read)(&iopt->domains_rwsem);
+	if (!enable) {
+		/*
+		 * Best effort on every domain that can: one attached since the
+		 * start without dirty ops must not keep the others tracking.
+		 */
+		for (i = 0; i != iopt->next_domain_id; i++)
+			if (iopt_domain(iopt, i)->dirty_ops)
+				iopt_dirty_track(iopt, iopt_domain(iopt, i),
+						 false);
+		return 0;
+	}
 	if (!iopt_dirty_hw(iopt))
 		return -EOPNOTSUPP;
 	for (i = 0; i != iopt->next_domain_id; i++) {
-		rc = iopt_dirty_track(iopt, iopt_domain(iopt, i), enable);
-		if (rc && enable)
+		rc = iopt_dirty_track(iopt, iopt_domain(iopt, i), true);
+		if (rc)
 			break;
 	}
-	if (rc && enable) {
+	if (rc) {
 		while (i--)
 			iopt_dirty_track(iopt, iopt_domain(iopt, i), false);
 		return rc;

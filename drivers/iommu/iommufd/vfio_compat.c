@@ -234,8 +234,11 @@ static int vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	iommufd_put_object(ictx, &ioas->obj);
-	scoped_guard(mutex, &ictx->compat_lock)
-		WRITE_ONCE(ictx->vfio_v1, v1);
+	guard(mutex)(&ictx->compat_lock);
+	/* v1 has no dirty tracking: it could not be stopped after the switch */
+	if (v1 && ictx->vfio_dirty)
+		return -EBUSY;
+	WRITE_ONCE(ictx->vfio_v1, v1);
 	return 0;
 }
 

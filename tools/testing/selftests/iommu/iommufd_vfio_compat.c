@@ -1376,6 +1376,81 @@ TEST_F(compat, dirty_pages_hw)
 	ASSERT_OK(obj_destroy(self->fd, hwpt_id));
 }
 
+/*
+ * STOP stops every domain that tracks, even when one attached since START
+ * cannot track (a device without dirty tracking gets an automatic domain
+ * of its own): the first domain must not be left tracking. And while the
+ * container tracks, it cannot be switched to v1, which has no STOP.
+ */
+TEST_F(compat, dirty_stop_with_an_untracked_domain)
+{
+	__u32 ioas_id, stdev_id, idev_id, hwpt_id, stdev2_id;
+	__u64 bitmap[1];
+
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, NULL, &idev_id));
+	ASSERT_OK(hwpt_alloc(self->fd, idev_id, ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &hwpt_id));
+	ASSERT_OK(mock_replace(self->fd, stdev_id, hwpt_id, NULL));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	if (variant->v1) {
+		/* Type1 v1 has no dirty tracking at all */
+		EXPECT_ERR(EACCES, dirty_cmd(self->fd,
+					     VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+		return;
+	}
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	EXPECT_ERR(EBUSY, vfio_val(self->fd, VFIO_SET_IOMMU,
+				   VFIO_TYPE1_IOMMU));
+
+	ASSERT_OK(mock_domain_flags(self->fd, ioas_id,
+				    MOCK_FLAGS_DEVICE_NO_DIRTY, &stdev2_id,
+				    NULL, NULL));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	/* The mock refuses to read bits of a domain that does not track */
+	EXPECT_ERR(EINVAL, hwpt_get_dirty(self->fd, hwpt_id, BASE_IOVA,
+					  BUF_LEN, page_size, bitmap, 0));
+	EXPECT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1_IOMMU));
+
+	ASSERT_OK(obj_destroy(self->fd, stdev2_id));
+	ASSERT_OK(obj_destroy(self->fd, stdev_id));
+	ASSERT_OK(obj_destroy(self->fd, hwpt_id));
+}
+
+/*
+ * VFIO_DMA_UNMAP_FLAG_VADDR with ALL takes the address of every mapping,
+ * the one that ends at the last IOVA too (a compat IOAS without a domain
+ * reserves nothing there), and it can be given back.
+ */
+TEST_F(compat, vaddr_all_to_the_last_iova)
+{
+	const __u64 top = 0ULL - page_size;
+	__u32 ioas_id;
+	__u64 size;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(ioas_alloc(fd, &ioas_id));
+	ASSERT_OK(compat_ioas(fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(vfio_map_rw(fd, self->buf, top, page_size));
+
+	size = 0;
+	ASSERT_OK(vfio_unmap(fd, VFIO_DMA_UNMAP_FLAG_VADDR |
+				 VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(page_size, size);
+	ASSERT_OK(vfio_map(fd, VFIO_DMA_MAP_FLAG_VADDR, self->buf, top,
+			   page_size));
+	size = 0;
+	ASSERT_OK(vfio_unmap(fd, VFIO_DMA_UNMAP_FLAG_ALL, 0, &size));
+	EXPECT_EQ(page_size, size);
+	EXPECT_OK(close(fd));
+}
+
 /* What GET_INFO must report: its whole size, and the usable ranges */
 struct info_expect {
 	__u32 total;
