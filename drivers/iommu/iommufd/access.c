@@ -302,7 +302,8 @@ static struct iommufd_ioas *access_get_ioas(struct iommufd_access *access,
  * Context: Process context.
  * Return: 0; -EINVAL for a misaligned or empty range; -ENOENT when not
  * attached or if part of the range is not mapped; -EPERM to write read-only
- * memory; -ENOMEM or a pinning error.
+ * memory; -EBUSY while part of it is being unmapped (the driver's unmap
+ * callback is on its way); -ENOMEM or a pinning error.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,

@@ -582,7 +582,8 @@ static void access_op(struct worker *w)
 					      below(w, 2) ?
 					      MOCK_FLAGS_ACCESS_WRITE : 0,
 					      &item),
-			   ERRS(ENOENT, EPERM), "access pin iova=%#llx len=%#llx",
+			   ERRS(ENOENT, EPERM, EBUSY),
+			   "access pin iova=%#llx len=%#llx",
 			   iova, len))
 			w->items[w->nitems++] = item;
 	} else if (op < 9) {
@@ -985,7 +986,7 @@ static void *memlock_thread(void *arg)
 							      iova, len,
 							      slot_buf(s, slot),
 							      0, &item),
-					   ERRS(ENOENT, ENOMEM),
+					   ERRS(ENOENT, ENOMEM, EBUSY),
 					   "access pin iova=%#llx len=%#llx",
 					   iova, len);
 			break;
