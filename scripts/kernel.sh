@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Configure and build the kernel of the selected flavor (KERNEL=ours|upstream)
-# and FLAVOUR (x86, modules, arm64, arm64-64k: see scripts/lib.sh).
+# Configure and build the kernel of the selected flavor (KERNEL=ours|upstream|type1)
+# and FLAVOUR (x86, modules, arm64, arm64-64k, bench: see scripts/lib.sh).
 #   kernel.sh config    .config from allnoconfig + our fragments, verified
 #   kernel.sh headers   config, then headers_install into build/obj-<flavor>/usr/include
 #   kernel.sh [build]   config, then the boot image (bzImage, arm64's Image),
@@ -10,7 +10,7 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 
 FRAGMENTS="$ROOT/$SELFTESTS_DIR/config"
-for f in $FLAVOUR_FRAGS; do
+for f in $FLAVOUR_FRAGS $KERNEL_FRAGS; do
 	FRAGMENTS="$FRAGMENTS $SCRIPTS/$f"
 done
 

@@ -4,8 +4,9 @@
 # Layout of the ignored build folder (see README.md):
 #   build/base/           pristine unpack of Debian's linux-source-6.12 (never modified)
 #   build/linux/          the build copy: build/base hardlinked, with our files in place of upstream's
-#   build/obj-<flavor>/   kernel objects (make O=...), <flavor> is "ours" or "upstream",
-#                         then "-<FLAVOUR>" for a FLAVOUR other than x86 (obj-ours-arm64)
+#   build/obj-<flavor>/   kernel objects (make O=...), <flavor> is "ours", "upstream" or
+#                         "type1", then "-<FLAVOUR>" for a FLAVOUR other than x86
+#                         (obj-ours-arm64, obj-type1-bench)
 #   build/logs/           verbose logs of every step
 
 set -eu
@@ -21,12 +22,20 @@ LOGS=$BUILD/logs
 # not co-installable), so it is downloaded and unpacked instead.
 BUSYBOX_ARM64=$BUILD/busybox-arm64
 
-# Which kernel: "ours" (build/linux) or "upstream" (the base tree as Debian ships it).
+# Which kernel:
+#   ours      build/linux: our iommufd, and our emulation of VFIO's container
+#   upstream  the base tree as Debian ships it, its own iommufd
+#   type1     build/linux with VFIO's own container (vfio_iommu_type1) serving
+#             /dev/vfio/vfio instead of our emulation: the baseline of the
+#             container cases (make bench, and the compat comparisons).
+#             KERNEL_FRAGS, applied after the flavour's, say so.
 KERNEL=${KERNEL:-ours}
+KERNEL_FRAGS=
 case $KERNEL in
 ours)     SRC=$LINUX ;;
 upstream) SRC=$BASE ;;
-*) echo "KERNEL must be 'ours' or 'upstream', not '$KERNEL'" >&2; exit 2 ;;
+type1)    SRC=$LINUX KERNEL_FRAGS=type1.config ;;
+*) echo "KERNEL must be 'ours', 'upstream' or 'type1', not '$KERNEL'" >&2; exit 2 ;;
 esac
 SELFTESTS_DIR=tools/testing/selftests/iommu
 
@@ -38,7 +47,9 @@ SELFTESTS_DIR=tools/testing/selftests/iommu
 #   arm64-64k  arm64 with 64 KiB pages, as enterprise distributions ship it
 #   kasan      x86_64 as x86, with KASAN, DEBUG_OBJECTS, DEBUG_PAGEALLOC and
 #              a 30 s hung-task timeout (scripts/vm-kasan.config)
-FLAVOURS="x86 modules arm64 arm64-64k kasan"
+#   bench      x86 without the checkers that distort timings (lockdep,
+#              kmemleak, failure injection...): what make bench compares
+FLAVOURS="x86 modules arm64 arm64-64k kasan bench"
 FLAVOUR=${FLAVOUR:-x86}
 
 # set_flavour NAME: the variables that depend on the flavour. Called below
@@ -46,6 +57,7 @@ FLAVOUR=${FLAVOUR:-x86}
 #   KARCH CROSS      make's ARCH and CROSS_COMPILE
 #   OBJ HDRS         the objects, and the uAPI headers headers_install makes
 #   FLAVOUR_FRAGS    the flavour's config fragments, after the selftests' own
+#                    (and before the kernel's, KERNEL_FRAGS)
 #   KIMAGE_TARGET    the make target of the boot image, KIMAGE its path
 #   SELFTESTS_OUT    the static selftests, INITRD the initramfs with them
 #   QEMU_ARCH        qemu-system-$QEMU_ARCH boots it
@@ -60,6 +72,7 @@ set_flavour() {
 	arm64)     KARCH=arm64 CROSS=aarch64-linux-gnu- FLAVOUR_FRAGS="vm.config vm-arm64.config" ;;
 	arm64-64k) KARCH=arm64 CROSS=aarch64-linux-gnu-
 		   FLAVOUR_FRAGS="vm.config vm-arm64.config vm-arm64-64k.config" ;;
+	bench)     KARCH=x86_64 CROSS='' FLAVOUR_FRAGS="vm.config vm-x86.config bench.config" ;;
 	*) echo "FLAVOUR must be one of: $FLAVOURS (not '$FLAVOUR')" >&2; exit 2 ;;
 	esac
 	case $KARCH in
