@@ -4,15 +4,19 @@
 #   make test          every test suite in VMs; last line "N passed, N failed, N skipped"
 #   make check         sparse, W=1, checkpatch --strict, kernel-doc, the option matrix
 #   make conformance   the base tree's own iommufd selftests against our kernel
+#   make bench         ours vs upstream iommufd vs VFIO type1, timed in VMs; table into README.md
 #   make setup | kernel | selftests | initramfs | clean | distclean
 #
 # Variables (make VAR=value ...):
-#   KERNEL=ours|upstream    which iommufd: ours (default) or the base tree's, unchanged
+#   KERNEL=ours|upstream|type1  which iommufd: ours (default), the base tree's unchanged,
+#                           or ours with VFIO's own type1 container
+#   BENCH_ROUNDS=5 BENCH_QUICK=1 BENCH_SHAPES="mock vtd" BENCH_AA=0 BENCH_README=0
+#                           make bench: rounds, fewer repetitions, VMs, no A/A boots, no README
 #   ACCEL=tcg|kvm           QEMU accelerator (default tcg: KVM is unreliable when nested)
 #   TEST_SUITES="mock ..."  suites of `make test` (scripts/suites/; default below)
 #   FLAVOUR=x86             kernel flavour of make kernel/selftests/initramfs:
-#                           x86, modules, arm64, arm64-64k, kasan (test and
-#                           run take the flavour from each suite)
+#                           x86, modules, arm64, arm64-64k, kasan, bench (test
+#                           and run take the flavour from each suite)
 #   IOMMUFD_STRESS_SECONDS  iommufd_stress's time budget in every suite
 #                           (default 27); also _SEED, _OPS, _ONLY, _INJECT
 #   DEMO=iommufd_vtd_demo   the program of `make run`; DEMO=iommufd_demo for the mock one
@@ -34,7 +38,7 @@ export KERNEL ACCEL TEST_SUITES FLAVOUR RUN_SUITE DEMO VM_TIMEOUT JOBS
 unexport MAKEFLAGS MFLAGS
 .NOTPARALLEL:
 
-.PHONY: run test check conformance setup kernel selftests initramfs clean distclean
+.PHONY: run test check conformance bench setup kernel selftests initramfs clean distclean
 
 run:
 	@scripts/run.sh
@@ -44,6 +48,8 @@ check:
 	@scripts/check.sh
 conformance:
 	@scripts/conformance.sh
+bench:
+	@scripts/bench.sh
 setup:
 	@scripts/setup.sh
 kernel:
@@ -56,6 +62,7 @@ initramfs:
 # clean keeps build/base (the unpacked tarball) and ccache's cache.
 clean:
 	rm -rf build/linux build/linux.version build/linux-upstream build/linux-upstream.version \
-		build/obj-* build/selftests-* build/conformance-* build/initramfs build/logs build/run.*
+		build/obj-* build/selftests-* build/conformance-* build/initramfs build/logs build/run.* \
+		build/bench-bin
 distclean:
 	rm -rf build
