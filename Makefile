@@ -10,8 +10,9 @@
 # Variables (make VAR=value ...):
 #   KERNEL=ours|upstream|type1  which iommufd: ours (default), the base tree's unchanged,
 #                           or ours with VFIO's own type1 container
-#   BENCH_ROUNDS=5 BENCH_QUICK=1 BENCH_SHAPES="mock vtd" BENCH_AA=0 BENCH_README=0
-#                           make bench: rounds, fewer repetitions, VMs, no A/A boots, no README
+#   BENCH_ROUNDS=5 BENCH_REPS=3 BENCH_QUICK=1 BENCH_SHAPES="mock vtd" BENCH_AA=0 BENCH_README=0
+#                           make bench: rounds, repetitions per boot, one repetition,
+#                           VMs, no A/A boots, no README
 #   ACCEL=tcg|kvm           QEMU accelerator (default tcg: KVM is unreliable when nested)
 #   TEST_SUITES="mock ..."  suites of `make test` (scripts/suites/; default below)
 #   FLAVOUR=x86             kernel flavour of make kernel/selftests/initramfs:

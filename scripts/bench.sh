@@ -28,6 +28,7 @@
 # Variables:
 #   BENCH_ROUNDS=5       rounds of boots
 #   BENCH_QUICK=1        one repetition per case inside a boot instead of three
+#   BENCH_REPS=N         N repetitions per case inside a boot (1..9) instead of three
 #   BENCH_SHAPES="mock vtd"  the VMs (scripts/suites/bench-<shape>)
 #   BENCH_AA=0           no A/A boots (then no ratio can be called significant)
 #   BENCH_README=0       leave README.md alone
@@ -37,6 +38,7 @@ set -eu
 
 BENCH_ROUNDS=${BENCH_ROUNDS:-5}
 BENCH_QUICK=${BENCH_QUICK:-}
+BENCH_REPS=${BENCH_REPS:-}
 BENCH_SHAPES=${BENCH_SHAPES:-mock vtd}
 BENCH_AA=${BENCH_AA:-1}
 BENCH_README=${BENCH_README:-1}
@@ -95,6 +97,7 @@ results=$out/results.txt
 boot() {
 	local round=$1 shape=$2 label=$3 kernel=${3%-aa} opts=() name log
 	[ -z "$BENCH_QUICK" ] || opts+=(quick)
+	[ -z "$BENCH_REPS" ] || opts+=("reps$BENCH_REPS")
 	[ "$kernel" != type1 ] || opts+=(compat)
 	name=bench-$shape-$label
 	log=$out/logs/r$round-$shape-$label

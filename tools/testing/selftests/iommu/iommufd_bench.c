@@ -36,6 +36,7 @@
  * Options come from the kernel command line, which the kernel hands to
  * /init as environment: iommufd_bench=WORD[,WORD...]
  *	quick	one repetition per case instead of BENCH_REPS
+ *	repsN	N repetitions per case (1 to BENCH_REPS_MAX)
  *	compat	only the VFIO container cases: on the type1 kernel the
  *		native cases would measure our iommufd once more
  */
@@ -67,7 +68,8 @@
 #define SMALL_IOVA	SZ_64M
 
 /* Repetitions per boot of each case, and of the per-operation loops */
-#define BENCH_REPS	5
+#define BENCH_REPS	3
+#define BENCH_REPS_MAX	9
 #define SMALL_MAPS	16384		/* 4 KiB maps, the DPDK/vIOMMU pattern */
 #define ACCESS_OPS	512		/* access pins or copies per repetition */
 #define CONC_PIECE	SZ_64M
@@ -720,7 +722,7 @@ out_close:
 static void case_map_1g(unsigned long type, const char *prefix,
 			struct buf *b, enum mem_kind kind, bool kmem)
 {
-	double tmap[BENCH_REPS], tunmap[BENCH_REPS], mem[BENCH_REPS];
+	double tmap[BENCH_REPS_MAX], tunmap[BENCH_REPS_MAX], mem[BENCH_REPS_MAX];
 	const char *what;
 	char name[64];
 	int i, rc;
@@ -812,7 +814,7 @@ out_close:
  */
 static void case_small(unsigned long type, const char *prefix)
 {
-	double rmap[BENCH_REPS], runmap[BENCH_REPS];
+	double rmap[BENCH_REPS_MAX], runmap[BENCH_REPS_MAX];
 	struct buf *b = get_buf4k();
 	const char *what;
 	char name[64];
@@ -839,7 +841,7 @@ static void case_small(unsigned long type, const char *prefix)
 static void case_copy(struct ctx *c)
 {
 	struct buf *b = get_buf4k();
-	double tcopy[BENCH_REPS], t0;
+	double tcopy[BENCH_REPS_MAX], t0;
 	__u32 ioas2, hwpt2;
 	__u64 dst;
 	int i, rc;
@@ -884,9 +886,9 @@ static void case_copy(struct ctx *c)
  */
 static void case_access(struct ctx *c)
 {
-	static double pin[BENCH_REPS * ACCESS_OPS];
-	static double rd[BENCH_REPS * ACCESS_OPS];
-	static double wr[BENCH_REPS * ACCESS_OPS];
+	static double pin[BENCH_REPS_MAX * ACCESS_OPS];
+	static double rd[BENCH_REPS_MAX * ACCESS_OPS];
+	static double wr[BENCH_REPS_MAX * ACCESS_OPS];
 	struct buf *b = get_buf4k();
 	char page[SZ_4K];
 	int i, n, k = 0, rc, afd;
@@ -1007,7 +1009,7 @@ static double conc_run(struct conc *cc, int nthreads)
  */
 static void case_concurrent(struct ctx *c)
 {
-	double t[3][BENCH_REPS], med[3];
+	double t[3][BENCH_REPS_MAX], med[3];
 	static const int threads[3] = { 1, 2, 4 };
 	struct buf *b = get_buf4k();
 	struct conc cc = { .c = c };
@@ -1133,7 +1135,7 @@ static int lat_run(struct ctx *c, enum lat_op op, int afd, void *bitmap,
 
 static void case_latency(struct ctx *c)
 {
-	double worst[BENCH_REPS], rate[BENCH_REPS];
+	double worst[BENCH_REPS_MAX], rate[BENCH_REPS_MAX];
 	struct buf small;
 	__u64 bitmap[SZ_2M / SZ_4K / 64];
 	char name[64];
@@ -1238,6 +1240,9 @@ static void parse_options(const char *opts)
 	     word = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(word, "quick"))
 			reps = 1;
+		else if (!strncmp(word, "reps", 4) && atoi(word + 4) >= 1 &&
+			 atoi(word + 4) <= BENCH_REPS_MAX)
+			reps = atoi(word + 4);
 		else if (!strcmp(word, "compat"))
 			compat_only = true;
 	}
