@@ -2363,37 +2363,6 @@ TEST_F(ioas, sweep_copy_subranges)
 }
 
 /*
- * A file opened for reading only cannot be mapped for devices to write:
- * that would let them write to a file the caller may not write to.
- */
-/*
- * A memfd sealed against writes cannot be mapped for the device to write:
- * neither F_SEAL_WRITE nor F_SEAL_FUTURE_WRITE (no new writable mappings,
- * which a writable pin is), for shmem and hugetlb memfds alike. Mapping
- * it for the device to read is fine.
- */
-/* The "@key:" line of /proc/meminfo in KiB, or -1 */
-static long meminfo_kib(const char *key)
-{
-	size_t klen = strlen(key);
-	char line[256];
-	long val = -1;
-	FILE *f;
-
-	f = fopen("/proc/meminfo", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			val = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return val;
-}
-
-/*
  * Pinning memory that is not there fails at its first page, and costs no
  * kernel memory in proportion to the length, before or after: nothing is
  * allocated for pages that are not pinned and charged. Here 16 IOASes map
@@ -2511,6 +2480,12 @@ TEST(map_file_pins_around_a_copy)
 	close(fp.mfd);
 }
 
+/*
+ * A memfd sealed against writes cannot be mapped for the device to write:
+ * neither F_SEAL_WRITE nor F_SEAL_FUTURE_WRITE (no new writable mappings,
+ * which a writable pin is), for shmem and hugetlb memfds alike. Mapping
+ * it for the device to read is fine.
+ */
 TEST(map_file_write_sealed)
 {
 	static const unsigned int seals[] = {
@@ -2554,6 +2529,10 @@ TEST(map_file_write_sealed)
 	ASSERT_OK(close(fd));
 }
 
+/*
+ * A file opened for reading only cannot be mapped for devices to write:
+ * that would let them write to a file the caller may not write to.
+ */
 TEST(map_file_read_only_fd)
 {
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;

@@ -341,24 +341,9 @@ static inline int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id,
 	return 0;
 }
 
-/* Does mock HWPT @hwpt_id translate [@iova, @iova + @len) to @buf? */
-static inline int mock_check_map(int fd, __u32 hwpt_id, __u64 iova,
-				 const void *buf, __u64 len)
-{
-	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
-		.check_map = {
-			.iova = iova,
-			.length = len,
-			.uptr = (__u64)(unsigned long)buf,
-		},
-	};
-
-	return mock_cmd(fd, hwpt_id, &cmd);
-}
-
 /*
- * mock_check_map(), and every IOPTE allows exactly @perm (MOCK_CHECK_MAP_READ
+ * Does mock HWPT @hwpt_id translate [@iova, @iova + @len) to @buf, and, if
+ * @perm is not 0, does every IOPTE allow exactly @perm (MOCK_CHECK_MAP_READ
  * and _WRITE)? -EINVAL if an address is wrong, -EACCES if only a permission
  * is.
  */
@@ -376,6 +361,13 @@ static inline int mock_check_map_perm(int fd, __u32 hwpt_id, __u64 iova,
 	};
 
 	return mock_cmd(fd, hwpt_id, &cmd);
+}
+
+/* Does mock HWPT @hwpt_id translate [@iova, @iova + @len) to @buf? */
+static inline int mock_check_map(int fd, __u32 hwpt_id, __u64 iova,
+				 const void *buf, __u64 len)
+{
+	return mock_check_map_perm(fd, hwpt_id, iova, buf, len, 0);
 }
 
 /*
@@ -598,15 +590,15 @@ static inline void *alloc_shared(size_t len, size_t align)
 	return buf;
 }
 
-/* The "@key:" line of /proc/self/status, in KiB, or -1 if absent */
-static inline long proc_status_kib(const char *key)
+/* The value of the "@key:" line of the /proc file @path (KiB), or -1 */
+static inline long proc_file_kib(const char *path, const char *key)
 {
 	size_t klen = strlen(key);
 	char line[256];
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/self/status", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -617,6 +609,18 @@ static inline long proc_status_kib(const char *key)
 	}
 	fclose(f);
 	return val;
+}
+
+/* The "@key:" line of /proc/self/status, in KiB, or -1 if absent */
+static inline long proc_status_kib(const char *key)
+{
+	return proc_file_kib("/proc/self/status", key);
+}
+
+/* The "@key:" line of /proc/meminfo, in KiB, or -1 if absent */
+static inline long meminfo_kib(const char *key)
+{
+	return proc_file_kib("/proc/meminfo", key);
 }
 
 /* Remove @cap from the effective and permitted sets of this thread */
