@@ -27,7 +27,7 @@
 
 KERNEL      ?= ours
 ACCEL       ?= tcg
-TEST_SUITES ?= mock vtd amd noiommu modules modules-vtd arm64 smmuv3
+TEST_SUITES ?= mock vtd amd noiommu modules modules-vtd arm64 smmuv3 kasan
 FLAVOUR     ?= x86
 RUN_SUITE   ?=
 DEMO        ?= iommufd_vtd_demo
