@@ -251,6 +251,39 @@ static void payer_uncharge(struct iopt_payer *payer, u8 mode,
 	}
 }
 
+/*
+ * Make @to pay for @npages pins @from paid for. In USER mode with the same
+ * user on both sides the pins stay in user->locked_vm, where they already
+ * are: only the mm that shows them (pinned_vm) changes, and @to's limit
+ * must hold what the user has locked, with nothing added. Charging them to
+ * the user a second time, even for a moment, would fail a process whose
+ * limit holds them once. Otherwise @to is charged like any new pin, against
+ * its own limit, and then @from is uncharged: in MM mode that is a real
+ * recharge, as type1 does when a mapping changes mm.
+ */
+static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
+		      unsigned long npages, bool bypass)
+{
+	unsigned long limit;
+	int rc;
+
+	if (!npages)
+		return 0;
+
+	if (mode == IOMMUFD_ACCOUNT_USER && from->user == to->user) {
+		limit = task_rlimit(to->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		if (!bypass && atomic_long_read(&to->user->locked_vm) > limit)
+			return -ENOMEM;
+		atomic64_sub(npages, &from->mm->pinned_vm);
+		atomic64_add(npages, &to->mm->pinned_vm);
+		return 0;
+	}
+	rc = payer_charge(to, mode, npages, bypass);
+	if (!rc)
+		payer_uncharge(from, mode, npages);
+	return rc;
+}
+
 static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
 	return payer_charge(&pages->payer, pages->account_mode, npages,
@@ -269,7 +302,9 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
  *       iopt_payer_put()
  *
  * The pins now held are charged to the caller (against its limits) and
- * uncharged from the old payer, in one step under the pages mutex.
+ * uncharged from the old payer, in one step under the pages mutex. In the
+ * per-user mode a caller of the same user only takes over the pins'
+ * pinned_vm; its limit must hold what the user has locked (payer_move()).
  *
  * Context: Process context with a user mm.
  * Return: 0, or -ENOMEM if the caller's RLIMIT_MEMLOCK cannot take them.
@@ -281,11 +316,9 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
 
 	iopt_payer_get_current(&payer);
 	mutex_lock(&pages->mutex);
-	rc = payer_charge(&payer, pages->account_mode, pages->npinned,
-			  capable(CAP_IPC_LOCK));
+	rc = payer_move(&pages->payer, &payer, pages->account_mode,
+			pages->npinned, capable(CAP_IPC_LOCK));
 	if (!rc) {
-		payer_uncharge(&pages->payer, pages->account_mode,
-			       pages->npinned);
 		*old = pages->payer;
 		pages->payer = payer;
 	}
@@ -337,7 +370,8 @@ void iopt_pages_revalidate_uptr(struct iopt_pages *pages)
  *
  * VFIO_DMA_MAP_FLAG_VADDR. The caller may be another process than the one
  * that mapped (a live update that exec()ed): it then pays for the pins
- * from now on, as with type1, against its own limit.
+ * from now on, as with type1, against its own limit (payer_move(): in the
+ * per-user mode, the same user is not charged again).
  *
  * Context: Process context with a user mm.
  * Return: 0; -EINVAL if the address is valid or @uptr is not page
@@ -357,12 +391,10 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	}
 	old = payer;
 	if (payer.mm != pages->payer.mm || payer.user != pages->payer.user) {
-		rc = payer_charge(&payer, pages->account_mode, pages->npinned,
-				  capable(CAP_IPC_LOCK));
+		rc = payer_move(&pages->payer, &payer, pages->account_mode,
+				pages->npinned, capable(CAP_IPC_LOCK));
 		if (rc)
 			goto out_unlock;
-		payer_uncharge(&pages->payer, pages->account_mode,
-			       pages->npinned);
 		old = pages->payer;
 		pages->payer = payer;
 	}
@@ -388,8 +420,8 @@ void iopt_pages_restore_payer(struct iopt_pages *pages, struct iopt_payer *old)
 	struct iopt_payer cur;
 
 	mutex_lock(&pages->mutex);
-	payer_charge(old, pages->account_mode, pages->npinned, true);
-	payer_uncharge(&pages->payer, pages->account_mode, pages->npinned);
+	payer_move(&pages->payer, old, pages->account_mode, pages->npinned,
+		   true);
 	cur = pages->payer;
 	pages->payer = *old;
 	mutex_unlock(&pages->mutex);

@@ -418,8 +418,9 @@ struct iommu_ioas_unmap {
  * Only mappings made with IOMMU_IOAS_MAP_FILE can be moved, since a mapping
  * made with IOMMU_IOAS_MAP means addresses in the old process. If any IOAS
  * holds such a mapping the call fails with EINVAL. ENOMEM if the caller's
- * RLIMIT_MEMLOCK cannot take the charge. Either every mapping moves or none
- * does.
+ * RLIMIT_MEMLOCK cannot take the charge (in the per-user accounting mode, a
+ * caller of the same user is not charged again, but its limit must hold
+ * what the user has locked). Either every mapping moves or none does.
  */
 struct iommu_ioas_change_process {
 	__u32 size;

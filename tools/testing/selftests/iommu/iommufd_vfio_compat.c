@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <linux/vfio.h>
 
@@ -1111,6 +1112,99 @@ TEST(vaddr_invalid_at_exit)
 	EXPECT_OK(mock_check_pins(fd, buf, BUF_LEN, 0));
 	TEARDOWN_CLOSE_UNPINNED(fd, buf, BUF_LEN);
 	munmap(buf, BUF_LEN);
+}
+
+/* What the new process of vaddr_new_process() does, and where it looks */
+struct vaddr_taker {
+	int fd;
+	char *buf;
+	const char *counter;	/* VmPin or VmLck: where the mode shows pins */
+};
+
+/*
+ * Child side: take the address away and give it back, as the new process
+ * of a live update does; it then pays for the pins.
+ */
+static int vaddr_take_over(void *arg)
+{
+	struct vaddr_taker *t = arg;
+	__u64 size = BUF_LEN;
+
+	if (proc_status_kib(t->counter))
+		return child_failed(2, "a new child has pins already");
+	if (vfio_unmap(t->fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA, &size) ||
+	    size != BUF_LEN)
+		return child_failed(3, "VFIO_DMA_UNMAP_FLAG_VADDR");
+	if (vfio_map(t->fd, VFIO_DMA_MAP_FLAG_VADDR, t->buf, BASE_IOVA,
+		     BUF_LEN))
+		return child_failed(4, "VFIO_DMA_MAP_FLAG_VADDR");
+	if (proc_status_kib(t->counter) != (long)(BUF_LEN / 1024))
+		return child_failed(5, "the child does not pay for the pins");
+	return 0;
+}
+
+/*
+ * VFIO_DMA_MAP_FLAG_VADDR from a forked child, whose RLIMIT_MEMLOCK (as
+ * its parent's, without CAP_IPC_LOCK) holds the mapping once and a half:
+ * it takes the pins over, and the parent takes them back the same way. In
+ * the per-user @mode of IOMMU_OPTION_RLIMIT_MODE both are the same user,
+ * who already pays: only the process showing the pins (VmPin) changes. In
+ * the per-process mode each process's own locked_vm (VmLck) is charged in
+ * turn, and holds them.
+ */
+static void vaddr_new_process(struct __test_metadata *_metadata, __u64 mode,
+			      const char *counter)
+{
+	struct rlimit lim = {
+		.rlim_cur = BUF_LEN + BUF_LEN / 2,
+		.rlim_max = BUF_LEN + BUF_LEN / 2,
+	};
+	struct vaddr_taker t = { .counter = counter };
+	__u64 size = BUF_LEN;
+	__u32 ioas_id;
+	long start;
+
+	if (geteuid())
+		SKIP(return, "needs CAP_SYS_RESOURCE to choose the mode");
+	ASSERT_MOCK();
+	t.buf = alloc_shared(BUF_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, t.buf);
+	t.fd = iommufd_open();
+	ASSERT_LE(0, t.fd);
+	ASSERT_OK(option_set(t.fd, IOMMU_OPTION_RLIMIT_MODE, 0, mode));
+	ASSERT_OK(ioas_alloc(t.fd, &ioas_id));
+	ASSERT_OK(mock_domain(t.fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(compat_ioas(t.fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(t.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_OK(drop_capability(CAP_IPC_LOCK));
+	start = proc_status_kib(counter);
+	ASSERT_LE(0, start);
+
+	ASSERT_OK(vfio_map_rw(t.fd, t.buf, BASE_IOVA, BUF_LEN));
+	EXPECT_EQ(start + (long)(BUF_LEN / 1024), proc_status_kib(counter));
+	EXPECT_EQ(0, run_in_child(vaddr_take_over, &t));
+	EXPECT_EQ(start, proc_status_kib(counter));
+	EXPECT_OK(mock_check_pins(t.fd, t.buf, BUF_LEN, 1));
+
+	ASSERT_OK(vfio_unmap(t.fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA,
+			     &size));
+	ASSERT_OK(vfio_map(t.fd, VFIO_DMA_MAP_FLAG_VADDR, t.buf, BASE_IOVA,
+			   BUF_LEN));
+	EXPECT_EQ(start + (long)(BUF_LEN / 1024), proc_status_kib(counter));
+	TEARDOWN_CLOSE_UNPINNED(t.fd, t.buf, BUF_LEN);
+	EXPECT_EQ(start, proc_status_kib(counter));
+	munmap(t.buf, BUF_LEN);
+}
+
+TEST(vaddr_new_process_per_user)
+{
+	vaddr_new_process(_metadata, 0, "VmPin");
+}
+
+TEST(vaddr_new_process_per_process)
+{
+	vaddr_new_process(_metadata, 1, "VmLck");
 }
 
 /* VFIO_IOMMU_DIRTY_PAGES with one flag and nothing after it */
