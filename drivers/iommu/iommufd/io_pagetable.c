@@ -2073,9 +2073,10 @@ static int iopt_dirty_mapped(struct io_pagetable *iopt, unsigned long iova,
 	return rc;
 }
 
-/* Read and clear every domain's dirty bits into the zeroed user bitmap */
+/* Read (and @clear) every domain's dirty bits into the zeroed user bitmap */
 static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
-			      unsigned long length, u64 __user *data)
+			      unsigned long length, bool clear,
+			      u64 __user *data)
 {
 	struct iova_bitmap *bitmap;
 	unsigned int i;
@@ -2087,7 +2088,10 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
 				     sizeof(u64)))
 		return -EFAULT;
 	for (i = 0; i != iopt->next_domain_id && !rc; i++) {
-		struct iopt_dirty_walk walk = { .domain = iopt_domain(iopt, i) };
+		struct iopt_dirty_walk walk = {
+			.domain = iopt_domain(iopt, i),
+			.flags = clear ? 0 : IOMMU_DIRTY_NO_CLEAR,
+		};
 
 		bitmap = iova_bitmap_alloc(iova, length, PAGE_SIZE, data);
 		if (IS_ERR(bitmap))
@@ -2107,21 +2111,24 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
  * @length: bytes, whole pages
  * @gen: what iopt_dirty_track_all() returned when it started hardware
  *       tracking, or 0
+ * @clear: clear the bits read in the domains
  * @data: the user bitmap, a bit per page, in u64s, room checked by the
  *        caller
  *
  * With hardware tracking started in every domain the table still has
  * (@gen is still its domains generation: no domain was attached since),
- * the domains tell, and their bits are cleared. Otherwise every mapped
- * page is reported dirty, at every read, as type1 does with a device whose
- * IOMMU cannot tell.
+ * the domains tell, and with @clear their bits are cleared. Otherwise every
+ * mapped page is reported dirty, at every read, as type1 does with a
+ * device whose IOMMU cannot tell. A failed read may have cleared the bits
+ * of some domains: without @clear it changes nothing.
  *
  * Context: Process context.
  * Return: 0; -EINVAL if the range cuts an area; -EFAULT; -ENOMEM; a driver
  * error.
  */
 int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
-			unsigned long length, u64 gen, u64 __user *data)
+			unsigned long length, u64 gen, bool clear,
+			u64 __user *data)
 {
 	bool cuts;
 
@@ -2132,7 +2139,7 @@ int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
 	if (cuts)
 		return -EINVAL;
 	if (gen && gen == iopt->domains_gen && iopt_dirty_hw(iopt))
-		return iopt_dirty_read_hw(iopt, iova, length, data);
+		return iopt_dirty_read_hw(iopt, iova, length, clear, data);
 	return iopt_dirty_mapped(iopt, iova, length >> PAGE_SHIFT, data);
 }
 

@@ -343,7 +343,8 @@ int iopt_dirty_read(struct io_pagetable *iopt, struct iommu_domain *domain,
 		    struct iommu_hwpt_get_dirty_bitmap *bitmap);
 int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen);
 int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
-			unsigned long length, u64 gen, u64 __user *data);
+			unsigned long length, u64 gen, bool clear,
+			u64 __user *data);
 
 /* A unique xarray index for an iopt_pages, for sets of them */
 static inline unsigned long iopt_pages_key(struct iopt_pages *pages)

@@ -326,16 +326,19 @@ static int vfio_bitmap_check(const struct vfio_bitmap *bitmap, u64 size)
 	return 0;
 }
 
-/* Report the dirty pages of [@iova, @iova + @size) into @bitmap */
+/*
+ * Report the dirty pages of [@iova, @iova + @size) into @bitmap, clearing
+ * them in the domains if @clear
+ */
 static int vfio_dirty_report(struct iommufd_ctx *ictx,
 			     struct iommufd_ioas *ioas, u64 iova, u64 size,
-			     const struct vfio_bitmap *bitmap)
+			     bool clear, const struct vfio_bitmap *bitmap)
 {
 	guard(mutex)(&ictx->compat_lock);
 	if (!ictx->vfio_dirty)
 		return -EINVAL;
 	return iopt_dirty_read_all(&ioas->iopt, iova, size,
-				   ictx->vfio_dirty_gen,
+				   ictx->vfio_dirty_gen, clear,
 				   bitmap->data);
 }
 
@@ -364,7 +367,10 @@ static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
 /*
  * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: the struct vfio_bitmap that follows
  * the request, checked, and the range's dirty bits written to it before the
- * unmap (type1v2's: the range may not cut a mapping)
+ * unmap (type1v2's: the range may not cut a mapping). They are read without
+ * clearing them: the unmap that follows takes them away with the IOPTEs,
+ * and if it (or this read) fails, the domains still hold every bit for the
+ * next read. Only the user's bitmap is then overwritten.
  */
 static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
 			    struct iommufd_ioas *ioas,
@@ -381,7 +387,7 @@ static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
 	rc = vfio_bitmap_check(&bitmap, unmap->size);
 	if (rc)
 		return rc;
-	return vfio_dirty_report(ictx, ioas, unmap->iova, unmap->size,
+	return vfio_dirty_report(ictx, ioas, unmap->iova, unmap->size, false,
 				 &bitmap);
 }
 
@@ -490,7 +496,7 @@ static int vfio_dirty_get(struct iommufd_ctx *ictx,
 	rc = vfio_bitmap_check(&range.bitmap, range.size);
 	if (rc)
 		return rc;
-	return vfio_dirty_report(ictx, ioas, range.iova, range.size,
+	return vfio_dirty_report(ictx, ioas, range.iova, range.size, true,
 				 &range.bitmap);
 }
 

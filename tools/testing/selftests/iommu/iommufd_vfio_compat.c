@@ -1465,6 +1465,80 @@ TEST_F(compat, dirty_pages_hw)
 }
 
 /*
+ * An unmap with the dirty bitmap that fails loses no dirty bit: the bits
+ * are read without clearing them, so the domains still have them for the
+ * next read. Here it fails while reading: of the two tracking domains, one
+ * had its tracking stopped behind the container's back, which the mock
+ * refuses to read. Each domain takes that role once, so the other is read
+ * first once, whatever order the kernel reads them in.
+ */
+TEST_F(compat, dirty_unmap_failure_keeps_the_bits)
+{
+	__u32 ioas_id, stdev_id[2], idev_id[2], hwpt_id[2];
+	__u64 bitmap[1], mark[1] = { 1ULL << 3 }, size;
+	unsigned int i, stopped;
+
+	/* Type1 v1 has no dirty tracking (dirty_pages checks it) */
+	if (variant->v1)
+		return;
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	for (i = 0; i != 2; i++) {
+		ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id[i], NULL,
+				      &idev_id[i]));
+		ASSERT_OK(hwpt_alloc(self->fd, idev_id[i], ioas_id,
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				     &hwpt_id[i]));
+		ASSERT_OK(mock_replace(self->fd, stdev_id[i], hwpt_id[i],
+				       NULL));
+	}
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+
+	for (stopped = 0; stopped != 2; stopped++) {
+		ASSERT_OK(dirty_cmd(self->fd,
+				    VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+		for (i = 0; i != 2; i++)
+			ASSERT_OK(mock_dirty_mark(self->fd, hwpt_id[i],
+						  BASE_IOVA, BUF_LEN,
+						  page_size, mark, NULL));
+		ASSERT_OK(hwpt_set_dirty(self->fd, hwpt_id[stopped], false));
+		size = BUF_LEN;
+		EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA, &size,
+					       bitmap, sizeof(bitmap),
+					       sizeof(struct unmap_dirty)));
+		EXPECT_OK(mock_check_map(self->fd, hwpt_id[!stopped],
+					 BASE_IOVA, self->buf, BUF_LEN));
+		EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 1));
+		/* The domain that still tracks still has its bit */
+		bitmap[0] = 0;
+		ASSERT_OK(hwpt_get_dirty(self->fd, hwpt_id[!stopped],
+					 BASE_IOVA, BUF_LEN, page_size, bitmap,
+					 0));
+		EXPECT_EQ(mark[0], bitmap[0]);
+		ASSERT_OK(dirty_cmd(self->fd,
+				    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	}
+
+	/* With both tracking, the unmap reports the bit and unmaps */
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(mock_dirty_mark(self->fd, hwpt_id[1], BASE_IOVA, BUF_LEN,
+				  page_size, mark, NULL));
+	size = BUF_LEN;
+	bitmap[0] = 0;
+	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA, &size, bitmap,
+			      sizeof(bitmap), sizeof(struct unmap_dirty)));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_EQ(mark[0], bitmap[0]);
+	EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 0));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	for (i = 0; i != 2; i++) {
+		ASSERT_OK(obj_destroy(self->fd, stdev_id[i]));
+		ASSERT_OK(obj_destroy(self->fd, hwpt_id[i]));
+	}
+}
+
+/*
  * STOP stops every domain that tracks, even when one attached since START
  * cannot track (a device without dirty tracking gets an automatic domain
  * of its own): the first domain must not be left tracking. And while the
