@@ -138,7 +138,9 @@ enum iommufd_account_mode {
  * @vfio_v1: VFIO_SET_IOMMU chose VFIO_TYPE1_IOMMU: unmaps follow type1 v1
  *           (iopt_unmap_v1()). Otherwise, set or not, type1v2's rules
  *           apply. Read without the lock by the ioctls that act on it.
- * @vfio_dirty: VFIO_IOMMU_DIRTY_PAGES_FLAG_START is in effect
+ * @vfio_dirty: VFIO_IOMMU_DIRTY_PAGES_FLAG_START is in effect, on
+ *              @vfio_ioas: IOMMU_VFIO_IOAS cannot change that meanwhile,
+ *              and destroying it resets this state
  * @vfio_dirty_gen: the compat IOAS's domains generation when START turned
  *                  hardware dirty tracking on in all its domains, or 0:
  *                  then every mapped page is reported dirty

@@ -521,7 +521,11 @@ enum iommufd_vfio_ioas_op {
  * been set, a new IOAS is created for the purpose; until one exists, the
  * VFIO type1 ioctls fail with ENODEV. Changing or clearing the choice later
  * does not move devices already attached through VFIO, and never destroys
- * an IOAS, including one created automatically.
+ * an IOAS, including one created automatically. While the container tracks
+ * dirty pages (VFIO_IOMMU_DIRTY_PAGES_FLAG_START, until _STOP), the
+ * tracking belongs to the compatibility IOAS: changing or clearing it then
+ * fails with EBUSY (setting the same IOAS again is allowed). Destroying the
+ * compatibility IOAS ends the tracking with it.
  */
 struct iommu_vfio_ioas {
 	__u32 size;

@@ -1539,6 +1539,50 @@ TEST_F(compat, dirty_unmap_failure_keeps_the_bits)
 }
 
 /*
+ * Dirty tracking belongs to the compatibility IOAS it was started on.
+ * While it runs, IOMMU_VFIO_IOAS may set that same IOAS again but not
+ * another one, nor clear it (EBUSY, and nothing changes); after STOP it
+ * may. Destroying the compatibility IOAS ends the tracking: the next one
+ * does not inherit it.
+ */
+TEST_F(compat, dirty_tracking_stays_with_its_ioas)
+{
+	__u64 bitmap[1];
+	__u32 other, id;
+
+	/* Type1 v1 has no dirty tracking (dirty_pages checks it) */
+	if (variant->v1)
+		return;
+	ASSERT_OK(ioas_alloc(self->fd, &other));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	EXPECT_ERR(EBUSY, compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &other));
+	EXPECT_ERR(EBUSY, compat_ioas(self->fd, IOMMU_VFIO_IOAS_CLEAR, NULL));
+	EXPECT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas_id));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
+	EXPECT_EQ(self->ioas_id, id);
+	bitmap[0] = 0;
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(0xffffULL, bitmap[0]);
+
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &other));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+
+	/* Started on the other IOAS, which then goes */
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	ASSERT_OK(obj_destroy(self->fd, other));
+	EXPECT_ERR(ENODEV, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas_id));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+}
+
+/*
  * STOP stops every domain that tracks, even when one attached since START
  * cannot track (a device without dirty tracking gets an automatic domain
  * of its own): the first domain must not be left tracking. And while the
