@@ -1857,8 +1857,8 @@ TEST_F(compat, get_info)
  */
 TEST_F(compat, get_info_page_sizes)
 {
+	__u32 ioas_id, stdev_id, idev_id, hwpt_id;
 	struct vfio_iommu_type1_info *info;
-	__u32 ioas_id;
 	char buf[256];
 	__u64 want;
 
@@ -1872,6 +1872,39 @@ TEST_F(compat, get_info_page_sizes)
 	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
 	want = page_size | 512 * mock_io_page;
 	EXPECT_EQ(want, info->iova_pgsizes);
+
+	/*
+	 * The sizes every domain has: a second domain without the large
+	 * IOPTE takes it away. Every domain maps whole CPU pages (one with
+	 * larger IO pages cannot attach), so PAGE_SIZE is always there.
+	 */
+	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, NULL, &idev_id));
+	ASSERT_OK(hwpt_alloc(self->fd, idev_id, ioas_id, 0, &hwpt_id));
+	ASSERT_OK(mock_replace(self->fd, stdev_id, hwpt_id, NULL));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(page_size, info->iova_pgsizes);
+}
+
+/*
+ * With no domain, any size from PAGE_SIZE on may still be mapped, and
+ * type1's container says so too (PAGE_MASK) until a group brings an IOMMU.
+ * With large pages off, PAGE_SIZE only.
+ */
+TEST_F(compat, get_info_page_sizes_no_domain)
+{
+	struct vfio_iommu_type1_info *info;
+	__u32 ioas_id;
+	char buf[256];
+
+	info = (void *)buf;
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(~(__u64)(page_size - 1), info->iova_pgsizes);
+	ASSERT_OK(option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, ioas_id, 0));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(page_size, info->iova_pgsizes);
 }
 
 TEST_HARNESS_MAIN
