@@ -950,7 +950,8 @@ static struct iopt_area *iopt_unmap_pick(struct io_pagetable *iopt,
  *
  * Context: Process context.
  * Return: 0; -EBUSY while accesses are attached (they could not pin or
- * copy); -ENOENT if the range cuts an area (v2); -EINVAL; -EOVERFLOW.
+ * copy); -ENOENT if the range cuts an area (v2); -EINVAL; -EOVERFLOW;
+ * -EINTR if killed while waiting for a copy through an address.
  */
 int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, unsigned int how,
@@ -980,7 +981,8 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		return PTR_ERR_OR_ZERO(first);
 
 	for (area = first; area; area = iopt_next_area(area, iova, last)) {
-		if (iopt_pages_invalidate_uptr(area->pages)) {
+		rc = iopt_pages_invalidate_uptr(area->pages);
+		if (rc) {
 			failed = area;
 			break;
 		}
@@ -992,7 +994,7 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 	     area = iopt_next_area(area, iova, last))
 		iopt_pages_revalidate_uptr(area->pages);
 	*done = 0;
-	return -EINVAL;
+	return rc;
 }
 
 /**
@@ -1731,6 +1733,12 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
  * @length: bytes
  * @flags: IOMMUFD_ACCESS_RW_* flags
  *
+ * One area at a time, holding a reference on its memory and no lock of the
+ * table: a copy through the user address may wait on a fault for as long
+ * as userspace likes, and unmaps must not wait with it. What is left of
+ * the range is checked before each area, so a copy that races an unmap
+ * copies either from the memory it started on or not at all.
+ *
  * Context: Process context.
  * Return: 0; -ENOENT if part of the range is not mapped; -EPERM writing to
  * read-only memory; or a copy error.
@@ -1739,31 +1747,32 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   unsigned long length, unsigned int flags)
 {
 	int prot = flags & IOMMUFD_ACCESS_RW_WRITE ? IOMMU_WRITE : IOMMU_READ;
-	struct iopt_area *area, *first;
-	unsigned long last;
-	int rc = 0;
+	unsigned long last, cur = iova, to, offset;
+	struct iopt_pages *pages;
+	struct iopt_area *area;
+	int rc;
 
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
 
-	down_read(&iopt->iova_rwsem);
-	first = iopt_covering_areas(iopt, iova, last, prot);
-	if (IS_ERR(first)) {
-		rc = PTR_ERR(first);
-		goto out_unlock;
-	}
-	for (area = first; area && !rc;
-	     area = iopt_next_area(area, iova, last)) {
-		unsigned long from = max(iova, area->node.start);
-		unsigned long to = min(last, area->node.last);
+	do {
+		down_read(&iopt->iova_rwsem);
+		area = iopt_covering_areas(iopt, cur, last, prot);
+		if (IS_ERR(area)) {
+			up_read(&iopt->iova_rwsem);
+			return PTR_ERR(area);
+		}
+		to = min(last, area->node.last);
+		offset = area->pages_offset + cur - area->node.start;
+		pages = area->pages;
+		kref_get(&pages->kref);
+		up_read(&iopt->iova_rwsem);
 
-		rc = iopt_pages_rw(area->pages,
-				   area->pages_offset + from - area->node.start,
-				   data, to - from + 1, flags);
-		data += to - from + 1;
-	}
-out_unlock:
-	up_read(&iopt->iova_rwsem);
+		rc = iopt_pages_rw(pages, offset, data, to - cur + 1, flags);
+		iopt_pages_put(pages);
+		data += to - cur + 1;
+		cur = to + 1;
+	} while (!rc && to != last);
 	return rc;
 }
 
@@ -2073,9 +2082,10 @@ static int iopt_dirty_mapped(struct io_pagetable *iopt, unsigned long iova,
 	return rc;
 }
 
-/* Read and clear every domain's dirty bits into the zeroed user bitmap */
+/* Read (and @clear) every domain's dirty bits into the zeroed user bitmap */
 static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
-			      unsigned long length, u64 __user *data)
+			      unsigned long length, bool clear,
+			      u64 __user *data)
 {
 	struct iova_bitmap *bitmap;
 	unsigned int i;
@@ -2087,7 +2097,10 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
 				     sizeof(u64)))
 		return -EFAULT;
 	for (i = 0; i != iopt->next_domain_id && !rc; i++) {
-		struct iopt_dirty_walk walk = { .domain = iopt_domain(iopt, i) };
+		struct iopt_dirty_walk walk = {
+			.domain = iopt_domain(iopt, i),
+			.flags = clear ? 0 : IOMMU_DIRTY_NO_CLEAR,
+		};
 
 		bitmap = iova_bitmap_alloc(iova, length, PAGE_SIZE, data);
 		if (IS_ERR(bitmap))
@@ -2107,21 +2120,24 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
  * @length: bytes, whole pages
  * @gen: what iopt_dirty_track_all() returned when it started hardware
  *       tracking, or 0
+ * @clear: clear the bits read in the domains
  * @data: the user bitmap, a bit per page, in u64s, room checked by the
  *        caller
  *
  * With hardware tracking started in every domain the table still has
  * (@gen is still its domains generation: no domain was attached since),
- * the domains tell, and their bits are cleared. Otherwise every mapped
- * page is reported dirty, at every read, as type1 does with a device whose
- * IOMMU cannot tell.
+ * the domains tell, and with @clear their bits are cleared. Otherwise every
+ * mapped page is reported dirty, at every read, as type1 does with a
+ * device whose IOMMU cannot tell. A failed read may have cleared the bits
+ * of some domains: without @clear it changes nothing.
  *
  * Context: Process context.
  * Return: 0; -EINVAL if the range cuts an area; -EFAULT; -ENOMEM; a driver
  * error.
  */
 int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
-			unsigned long length, u64 gen, u64 __user *data)
+			unsigned long length, u64 gen, bool clear,
+			u64 __user *data)
 {
 	bool cuts;
 
@@ -2132,7 +2148,7 @@ int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
 	if (cuts)
 		return -EINVAL;
 	if (gen && gen == iopt->domains_gen && iopt_dirty_hw(iopt))
-		return iopt_dirty_read_hw(iopt, iova, length, data);
+		return iopt_dirty_read_hw(iopt, iova, length, clear, data);
 	return iopt_dirty_mapped(iopt, iova, length >> PAGE_SHIFT, data);
 }
 

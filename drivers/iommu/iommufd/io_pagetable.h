@@ -24,7 +24,8 @@
  * areas and accesses.
  *
  * Lock order: io_pagetable::domains_rwsem -> io_pagetable::iova_rwsem ->
- * iopt_pages::mutex; the whole of iommufd's is in iommufd_private.h.
+ * iopt_pages::uptr_rwsem -> iopt_pages::mutex; the whole of iommufd's is in
+ * iommufd_private.h.
  *
  * Conventions: "start" and "last" are inclusive, "end" is exclusive;
  * "index" counts PAGE_SIZE pages from the start of an iopt_pages; lengths
@@ -161,8 +162,13 @@ struct iopt_payer {
 
 /**
  * struct iopt_pages - pinnable memory, shared by the areas that map it
- * @kref: one reference per area
+ * @kref: one reference per area, and one per iopt_access_rw() copying
  * @mutex: protects everything below that is not marked immutable
+ * @uptr_rwsem: IOPT_PAGES_USER: held for reading by a copy through @uptr
+ *              (pages_copy_user()) for as long as it runs, faults
+ *              included, and for writing, with @mutex, to change @uptr,
+ *              @uptr_invalid or @payer. So a copy needs neither @mutex nor
+ *              any lock of the IOAS while it waits on a fault.
  * @source: enum iopt_pages_source; immutable
  * @uptr: IOPT_PAGES_USER: page-aligned user address of index 0. Changed
  *        only by iopt_pages_set_uptr(), while @uptr_invalid
@@ -193,6 +199,7 @@ struct iopt_payer {
 struct iopt_pages {
 	struct kref kref;
 	struct mutex mutex; /* see @mutex above */
+	struct rw_semaphore uptr_rwsem; /* see @uptr_rwsem above */
 	u8 source;
 	void __user *uptr;
 	bool uptr_invalid;
@@ -343,7 +350,8 @@ int iopt_dirty_read(struct io_pagetable *iopt, struct iommu_domain *domain,
 		    struct iommu_hwpt_get_dirty_bitmap *bitmap);
 int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen);
 int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
-			unsigned long length, u64 gen, u64 __user *data);
+			unsigned long length, u64 gen, bool clear,
+			u64 __user *data);
 
 /* A unique xarray index for an iopt_pages, for sets of them */
 static inline unsigned long iopt_pages_key(struct iopt_pages *pages)

@@ -70,6 +70,9 @@
  *                                     access
  *   (the locks of an access driver's unmap callback, which runs here)
  *  io_pagetable::iova_rwsem           the IOVA trees; held briefly
+ *  iopt_pages::uptr_rwsem             the user address of a range of
+ *                                     memory; read over a copy through
+ *                                     it, faults included
  *  iopt_pages::mutex                  the pin trees, PFN store and charge
  *                                     of one range of memory
  *  mmap_lock, shmem/hugetlbfs locks   taken by GUP and memfd_pin_folios()
@@ -138,7 +141,9 @@ enum iommufd_account_mode {
  * @vfio_v1: VFIO_SET_IOMMU chose VFIO_TYPE1_IOMMU: unmaps follow type1 v1
  *           (iopt_unmap_v1()). Otherwise, set or not, type1v2's rules
  *           apply. Read without the lock by the ioctls that act on it.
- * @vfio_dirty: VFIO_IOMMU_DIRTY_PAGES_FLAG_START is in effect
+ * @vfio_dirty: VFIO_IOMMU_DIRTY_PAGES_FLAG_START is in effect, on
+ *              @vfio_ioas: IOMMU_VFIO_IOAS cannot change that meanwhile,
+ *              and destroying it resets this state
  * @vfio_dirty_gen: the compat IOAS's domains generation when START turned
  *                  hardware dirty tracking on in all its domains, or 0:
  *                  then every mapped page is reported dirty

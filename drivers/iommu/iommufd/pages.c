@@ -89,6 +89,7 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long offset,
 
 	kref_init(&pages->kref);
 	mutex_init(&pages->mutex);
+	init_rwsem(&pages->uptr_rwsem);
 	xa_init(&pages->pfns);
 	pages->domains_itree = RB_ROOT_CACHED;
 	pages->access_itree = RB_ROOT_CACHED;
@@ -251,6 +252,39 @@ static void payer_uncharge(struct iopt_payer *payer, u8 mode,
 	}
 }
 
+/*
+ * Make @to pay for @npages pins @from paid for. In USER mode with the same
+ * user on both sides the pins stay in user->locked_vm, where they already
+ * are: only the mm that shows them (pinned_vm) changes, and @to's limit
+ * must hold what the user has locked, with nothing added. Charging them to
+ * the user a second time, even for a moment, would fail a process whose
+ * limit holds them once. Otherwise @to is charged like any new pin, against
+ * its own limit, and then @from is uncharged: in MM mode that is a real
+ * recharge, as type1 does when a mapping changes mm.
+ */
+static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
+		      unsigned long npages, bool bypass)
+{
+	unsigned long limit;
+	int rc;
+
+	if (!npages)
+		return 0;
+
+	if (mode == IOMMUFD_ACCOUNT_USER && from->user == to->user) {
+		limit = task_rlimit(to->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+		if (!bypass && atomic_long_read(&to->user->locked_vm) > limit)
+			return -ENOMEM;
+		atomic64_sub(npages, &from->mm->pinned_vm);
+		atomic64_add(npages, &to->mm->pinned_vm);
+		return 0;
+	}
+	rc = payer_charge(to, mode, npages, bypass);
+	if (!rc)
+		payer_uncharge(from, mode, npages);
+	return rc;
+}
+
 static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
 	return payer_charge(&pages->payer, pages->account_mode, npages,
@@ -269,7 +303,9 @@ static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
  *       iopt_payer_put()
  *
  * The pins now held are charged to the caller (against its limits) and
- * uncharged from the old payer, in one step under the pages mutex.
+ * uncharged from the old payer, in one step under the pages mutex. In the
+ * per-user mode a caller of the same user only takes over the pins'
+ * pinned_vm; its limit must hold what the user has locked (payer_move()).
  *
  * Context: Process context with a user mm.
  * Return: 0, or -ENOMEM if the caller's RLIMIT_MEMLOCK cannot take them.
@@ -281,11 +317,9 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
 
 	iopt_payer_get_current(&payer);
 	mutex_lock(&pages->mutex);
-	rc = payer_charge(&payer, pages->account_mode, pages->npinned,
-			  capable(CAP_IPC_LOCK));
+	rc = payer_move(&pages->payer, &payer, pages->account_mode,
+			pages->npinned, capable(CAP_IPC_LOCK));
 	if (!rc) {
-		payer_uncharge(&pages->payer, pages->account_mode,
-			       pages->npinned);
 		*old = pages->payer;
 		pages->payer = payer;
 	}
@@ -303,16 +337,27 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
  * the domains map, but nothing more may be pinned from the address or
  * copied through it until iopt_pages_set_uptr() supplies a new one.
  *
+ * Copies through the address that are under way finish first (as type1's
+ * vfio_dma_rw() holds off the unmap): afterwards, nothing touches it.
+ *
  * Context: Process context.
- * Return: 0; -EINVAL for file memory or an address already invalid.
+ * Return: 0; -EINVAL for file memory or an address already invalid;
+ * -EINTR if killed while a copy was under way.
  */
 int iopt_pages_invalidate_uptr(struct iopt_pages *pages)
 {
-	guard(mutex)(&pages->mutex);
+	int rc = 0;
+
+	if (down_write_killable(&pages->uptr_rwsem))
+		return -EINTR;
+	mutex_lock(&pages->mutex);
 	if (pages->source != IOPT_PAGES_USER || pages->uptr_invalid)
-		return -EINVAL;
-	pages->uptr_invalid = true;
-	return 0;
+		rc = -EINVAL;
+	else
+		pages->uptr_invalid = true;
+	mutex_unlock(&pages->mutex);
+	up_write(&pages->uptr_rwsem);
+	return rc;
 }
 
 /**
@@ -326,8 +371,18 @@ int iopt_pages_invalidate_uptr(struct iopt_pages *pages)
  */
 void iopt_pages_revalidate_uptr(struct iopt_pages *pages)
 {
-	guard(mutex)(&pages->mutex);
+	down_write(&pages->uptr_rwsem);
+	mutex_lock(&pages->mutex);
 	pages->uptr_invalid = false;
+	mutex_unlock(&pages->mutex);
+	up_write(&pages->uptr_rwsem);
+}
+
+/* Has VFIO_DMA_UNMAP_FLAG_VADDR taken the user address away? */
+static bool pages_uptr_invalid(struct iopt_pages *pages)
+{
+	guard(mutex)(&pages->mutex);
+	return pages->uptr_invalid;
 }
 
 /**
@@ -337,7 +392,8 @@ void iopt_pages_revalidate_uptr(struct iopt_pages *pages)
  *
  * VFIO_DMA_MAP_FLAG_VADDR. The caller may be another process than the one
  * that mapped (a live update that exec()ed): it then pays for the pins
- * from now on, as with type1, against its own limit.
+ * from now on, as with type1, against its own limit (payer_move(): in the
+ * per-user mode, the same user is not charged again).
  *
  * Context: Process context with a user mm.
  * Return: 0; -EINVAL if the address is valid or @uptr is not page
@@ -348,7 +404,14 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	struct iopt_payer payer, old;
 	int rc = 0;
 
+	/*
+	 * Copies only go through a valid address, so none holds up the write
+	 * lock here, unless the request is wrong: refuse that without waiting.
+	 */
+	if (!pages_uptr_invalid(pages))
+		return -EINVAL;
 	iopt_payer_get_current(&payer);
+	down_write(&pages->uptr_rwsem);
 	mutex_lock(&pages->mutex);
 	if (!pages->uptr_invalid || pages->source != IOPT_PAGES_USER ||
 	    !PAGE_ALIGNED(uptr)) {
@@ -357,12 +420,10 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	}
 	old = payer;
 	if (payer.mm != pages->payer.mm || payer.user != pages->payer.user) {
-		rc = payer_charge(&payer, pages->account_mode, pages->npinned,
-				  capable(CAP_IPC_LOCK));
+		rc = payer_move(&pages->payer, &payer, pages->account_mode,
+				pages->npinned, capable(CAP_IPC_LOCK));
 		if (rc)
 			goto out_unlock;
-		payer_uncharge(&pages->payer, pages->account_mode,
-			       pages->npinned);
 		old = pages->payer;
 		pages->payer = payer;
 	}
@@ -370,6 +431,7 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	pages->uptr_invalid = false;
 out_unlock:
 	mutex_unlock(&pages->mutex);
+	up_write(&pages->uptr_rwsem);
 	iopt_payer_put(rc ? &payer : &old);
 	return rc;
 }
@@ -388,8 +450,8 @@ void iopt_pages_restore_payer(struct iopt_pages *pages, struct iopt_payer *old)
 	struct iopt_payer cur;
 
 	mutex_lock(&pages->mutex);
-	payer_charge(old, pages->account_mode, pages->npinned, true);
-	payer_uncharge(&pages->payer, pages->account_mode, pages->npinned);
+	payer_move(&pages->payer, old, pages->account_mode, pages->npinned,
+		   true);
 	cur = pages->payer;
 	pages->payer = *old;
 	mutex_unlock(&pages->mutex);
@@ -1282,10 +1344,12 @@ static int pages_copy_user(struct iopt_pages *pages, unsigned long offset,
 		return -EAGAIN;
 
 	/*
-	 * The mutex keeps the address and its mm valid for the copy: a fault
-	 * under it takes the mmap_lock, in the order pinning takes them too.
+	 * uptr_rwsem, not the mutex, keeps the address and its mm valid for
+	 * the copy: a fault may wait on userspace (userfaultfd) for as long as
+	 * it likes, and pinning and unpinning, an unmap's included, must not
+	 * wait with it. Only VFIO_DMA_UNMAP_FLAG_VADDR does.
 	 */
-	guard(mutex)(&pages->mutex);
+	guard(rwsem_read)(&pages->uptr_rwsem);
 	if (pages->uptr_invalid)
 		return -EBUSY;
 	mm = pages->payer.mm;

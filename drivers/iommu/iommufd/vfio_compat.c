@@ -61,8 +61,12 @@ void iommufd_vfio_compat_forget(struct iommufd_ioas *ioas)
 	struct iommufd_ctx *ictx = ioas->ictx;
 
 	mutex_lock(&ictx->compat_lock);
-	if (ictx->vfio_ioas == ioas)
+	if (ictx->vfio_ioas == ioas) {
 		ictx->vfio_ioas = NULL;
+		/* Its domains are gone: so is what tracked dirty IOVA there */
+		ictx->vfio_dirty = false;
+		ictx->vfio_dirty_gen = 0;
+	}
 	mutex_unlock(&ictx->compat_lock);
 }
 
@@ -140,6 +144,22 @@ int iommufd_vfio_compat_set_no_iommu(struct iommufd_ctx *ictx)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_vfio_compat_set_no_iommu, IOMMUFD_VFIO);
 
+/*
+ * Make @ioas (may be NULL) the compat IOAS. VFIO_IOMMU_DIRTY_PAGES state
+ * belongs to the compat IOAS it was started on, and type1 has no way to
+ * carry it over to another: while it is started, only the same IOAS may be
+ * set again.
+ */
+static int vfio_compat_set_ioas(struct iommufd_ctx *ictx,
+				struct iommufd_ioas *ioas)
+{
+	guard(mutex)(&ictx->compat_lock);
+	if (ictx->vfio_dirty && ictx->vfio_ioas != ioas)
+		return -EBUSY;
+	ictx->vfio_ioas = ioas;
+	return 0;
+}
+
 /* IOMMU_VFIO_IOAS: read, choose or forget the compat IOAS */
 int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 {
@@ -161,11 +181,10 @@ int iommufd_vfio_ioas(struct iommufd_ucmd *ucmd)
 			return PTR_ERR(ioas);
 		fallthrough;
 	case IOMMU_VFIO_IOAS_CLEAR:
-		scoped_guard(mutex, &ictx->compat_lock)
-			ictx->vfio_ioas = ioas;
+		rc = vfio_compat_set_ioas(ictx, ioas);
 		if (ioas)
 			iommufd_put_object(ictx, &ioas->obj);
-		return 0;
+		return rc;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -326,16 +345,21 @@ static int vfio_bitmap_check(const struct vfio_bitmap *bitmap, u64 size)
 	return 0;
 }
 
-/* Report the dirty pages of [@iova, @iova + @size) into @bitmap */
+/*
+ * Report the dirty pages of [@iova, @iova + @size) into @bitmap, clearing
+ * them in the domains if @clear
+ */
 static int vfio_dirty_report(struct iommufd_ctx *ictx,
 			     struct iommufd_ioas *ioas, u64 iova, u64 size,
-			     const struct vfio_bitmap *bitmap)
+			     bool clear, const struct vfio_bitmap *bitmap)
 {
 	guard(mutex)(&ictx->compat_lock);
+	if (ictx->vfio_ioas != ioas)
+		return -EBUSY;
 	if (!ictx->vfio_dirty)
 		return -EINVAL;
 	return iopt_dirty_read_all(&ioas->iopt, iova, size,
-				   ictx->vfio_dirty_gen,
+				   ictx->vfio_dirty_gen, clear,
 				   bitmap->data);
 }
 
@@ -364,7 +388,10 @@ static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
 /*
  * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: the struct vfio_bitmap that follows
  * the request, checked, and the range's dirty bits written to it before the
- * unmap (type1v2's: the range may not cut a mapping)
+ * unmap (type1v2's: the range may not cut a mapping). They are read without
+ * clearing them: the unmap that follows takes them away with the IOPTEs,
+ * and if it (or this read) fails, the domains still hold every bit for the
+ * next read. Only the user's bitmap is then overwritten.
  */
 static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
 			    struct iommufd_ioas *ioas,
@@ -381,7 +408,7 @@ static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
 	rc = vfio_bitmap_check(&bitmap, unmap->size);
 	if (rc)
 		return rc;
-	return vfio_dirty_report(ictx, ioas, unmap->iova, unmap->size,
+	return vfio_dirty_report(ictx, ioas, unmap->iova, unmap->size, false,
 				 &bitmap);
 }
 
@@ -442,6 +469,10 @@ out_put:
  * and off in the compat IOAS's domains when all of them have it; without
  * it every mapped page reads as dirty (type1's rule for a device whose
  * IOMMU cannot tell), which is always correct, if not small.
+ *
+ * The state belongs to the compat IOAS: IOMMU_VFIO_IOAS may not change it
+ * while tracking, and each of these fails with EBUSY if it changed between
+ * compat_get_ioas() and taking the lock.
  */
 static int vfio_dirty_start(struct iommufd_ctx *ictx,
 			    struct iommufd_ioas *ioas)
@@ -450,6 +481,8 @@ static int vfio_dirty_start(struct iommufd_ctx *ictx,
 	int rc;
 
 	guard(mutex)(&ictx->compat_lock);
+	if (ictx->vfio_ioas != ioas)
+		return -EBUSY;
 	if (ictx->vfio_dirty)
 		return 0;
 	rc = iopt_dirty_track_all(&ioas->iopt, true, &gen);
@@ -464,6 +497,8 @@ static int vfio_dirty_stop(struct iommufd_ctx *ictx,
 			   struct iommufd_ioas *ioas)
 {
 	guard(mutex)(&ictx->compat_lock);
+	if (ictx->vfio_ioas != ioas)
+		return -EBUSY;
 	/* A driver that fails to stop tracking still reports nothing more */
 	if (ictx->vfio_dirty_gen)
 		iopt_dirty_track_all(&ioas->iopt, false, NULL);
@@ -490,7 +525,7 @@ static int vfio_dirty_get(struct iommufd_ctx *ictx,
 	rc = vfio_bitmap_check(&range.bitmap, range.size);
 	if (rc)
 		return rc;
-	return vfio_dirty_report(ictx, ioas, range.iova, range.size,
+	return vfio_dirty_report(ictx, ioas, range.iova, range.size, true,
 				 &range.bitmap);
 }
 

@@ -418,8 +418,9 @@ struct iommu_ioas_unmap {
  * Only mappings made with IOMMU_IOAS_MAP_FILE can be moved, since a mapping
  * made with IOMMU_IOAS_MAP means addresses in the old process. If any IOAS
  * holds such a mapping the call fails with EINVAL. ENOMEM if the caller's
- * RLIMIT_MEMLOCK cannot take the charge. Either every mapping moves or none
- * does.
+ * RLIMIT_MEMLOCK cannot take the charge (in the per-user accounting mode, a
+ * caller of the same user is not charged again, but its limit must hold
+ * what the user has locked). Either every mapping moves or none does.
  */
 struct iommu_ioas_change_process {
 	__u32 size;
@@ -520,7 +521,11 @@ enum iommufd_vfio_ioas_op {
  * been set, a new IOAS is created for the purpose; until one exists, the
  * VFIO type1 ioctls fail with ENODEV. Changing or clearing the choice later
  * does not move devices already attached through VFIO, and never destroys
- * an IOAS, including one created automatically.
+ * an IOAS, including one created automatically. While the container tracks
+ * dirty pages (VFIO_IOMMU_DIRTY_PAGES_FLAG_START, until _STOP), the
+ * tracking belongs to the compatibility IOAS: changing or clearing it then
+ * fails with EBUSY (setting the same IOAS again is allowed). Destroying the
+ * compatibility IOAS ends the tracking with it.
  */
 struct iommu_vfio_ioas {
 	__u32 size;

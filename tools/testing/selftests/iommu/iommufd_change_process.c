@@ -345,6 +345,24 @@ TEST_F(change, memlock_limit)
 	EXPECT_EQ(0, charged(self, variant));
 }
 
+/*
+ * A taker whose limit holds the charge once takes it over. In the per-user
+ * mode the child is the same user as the parent, whose locked_vm already
+ * holds the pins: only the process showing them changes, and they are not
+ * charged to the user a second time on the way (that would need twice the
+ * limit). In the per-process mode the child's own mm is charged, which it
+ * holds as well.
+ */
+TEST_F(change, limit_holds_it_once)
+{
+	ASSERT_OK(map_memfd(self, self->ioas_id, 0, BASE_IOVA));
+	EXPECT_EQ(0, run_change(self, variant, 0, FILE_KIB,
+				FILE_LEN + FILE_LEN / 2, 0));
+	EXPECT_EQ(0, charged(self, variant));
+	ASSERT_OK(change_process(self->fd, 0));
+	EXPECT_EQ(FILE_KIB, charged(self, variant));
+}
+
 /* A non-zero reserved member is refused before anything moves */
 TEST_F(change, reserved)
 {

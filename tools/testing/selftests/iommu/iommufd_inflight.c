@@ -702,4 +702,91 @@ TEST_F(inflight, unbind_during_hw_info_copy)
 	munmap(info.buf, page_size);
 }
 
+/* An access read, run in a thread */
+struct rw_job {
+	int fd;
+	int access_fd;
+	__u64 iova;
+	char out[64];
+	int rc;
+	atomic_bool done;
+};
+
+static void *rw_job_run(void *arg)
+{
+	struct rw_job *job = arg;
+
+	job->rc = mock_access_rw(job->fd, job->access_fd, job->iova, job->out,
+				 sizeof(job->out), 0);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/* An IOMMU_IOAS_UNMAP, run in a thread */
+struct unmap_job {
+	int fd;
+	__u32 ioas_id;
+	__u64 iova;
+	__u64 len;
+	int rc;
+	atomic_bool done;
+};
+
+static void *unmap_job_run(void *arg)
+{
+	struct unmap_job *job = arg;
+
+	job->rc = ioas_unmap(job->fd, job->ioas_id, job->iova, job->len, NULL);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/*
+ * An access that copies through the user address (nothing pins the memory
+ * of an IOAS without a domain) may wait on a fault for as long as userspace
+ * likes: it holds no lock of the IOAS or of the memory meanwhile, so the
+ * very mapping it copies from can be unmapped. The copy then completes,
+ * from the memory it started on. (The longer timeout lets a kernel where
+ * the unmap waits fail on PROMPT_MS, which usleep() stretches under TCG,
+ * rather than on the harness's 30 s.)
+ */
+TEST_F_TIMEOUT(inflight, unmap_during_access_copy, 120)
+{
+	struct uffdio_copy copy = {
+		.dst = (__u64)(uintptr_t)self->slow,
+		.src = (__u64)(uintptr_t)self->data,
+		.len = SLOW_LEN,
+	};
+	struct rw_job rw = { .fd = self->fd, .iova = IOVA_SLOW };
+	struct unmap_job unmap = {
+		.fd = self->fd,
+		.iova = IOVA_SLOW,
+		.len = SLOW_LEN,
+	};
+	pthread_t rw_thread, unmap_thread;
+	bool prompt;
+
+	ASSERT_OK(ioas_alloc(self->fd, &unmap.ioas_id));
+	ASSERT_OK(ioas_map_at(self->fd, unmap.ioas_id, self->slow, SLOW_LEN,
+			      IOVA_SLOW));
+	ASSERT_OK(mock_access_create(self->fd, unmap.ioas_id, 0,
+				     &rw.access_fd));
+	ASSERT_OK(pthread_create(&rw_thread, NULL, rw_job_run, &rw));
+	ASSERT_OK(wait_fault(self->uffd));
+
+	ASSERT_OK(pthread_create(&unmap_thread, NULL, unmap_job_run, &unmap));
+	prompt = wait_done(&unmap.done, PROMPT_MS);
+	EXPECT_TRUE(prompt);
+	EXPECT_FALSE(atomic_load(&rw.done));
+
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	pthread_join(rw_thread, NULL);
+	pthread_join(unmap_thread, NULL);
+	EXPECT_OK(unmap.rc);
+	EXPECT_OK(rw.rc);
+	EXPECT_EQ((char)0xa5, rw.out[0]);
+	EXPECT_EQ((char)0xa5, rw.out[63]);
+	EXPECT_OK(close(rw.access_fd));
+}
+
 TEST_HARNESS_MAIN

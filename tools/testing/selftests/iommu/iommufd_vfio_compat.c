@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <linux/vfio.h>
 
@@ -1113,6 +1114,99 @@ TEST(vaddr_invalid_at_exit)
 	munmap(buf, BUF_LEN);
 }
 
+/* What the new process of vaddr_new_process() does, and where it looks */
+struct vaddr_taker {
+	int fd;
+	char *buf;
+	const char *counter;	/* VmPin or VmLck: where the mode shows pins */
+};
+
+/*
+ * Child side: take the address away and give it back, as the new process
+ * of a live update does; it then pays for the pins.
+ */
+static int vaddr_take_over(void *arg)
+{
+	struct vaddr_taker *t = arg;
+	__u64 size = BUF_LEN;
+
+	if (proc_status_kib(t->counter))
+		return child_failed(2, "a new child has pins already");
+	if (vfio_unmap(t->fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA, &size) ||
+	    size != BUF_LEN)
+		return child_failed(3, "VFIO_DMA_UNMAP_FLAG_VADDR");
+	if (vfio_map(t->fd, VFIO_DMA_MAP_FLAG_VADDR, t->buf, BASE_IOVA,
+		     BUF_LEN))
+		return child_failed(4, "VFIO_DMA_MAP_FLAG_VADDR");
+	if (proc_status_kib(t->counter) != (long)(BUF_LEN / 1024))
+		return child_failed(5, "the child does not pay for the pins");
+	return 0;
+}
+
+/*
+ * VFIO_DMA_MAP_FLAG_VADDR from a forked child, whose RLIMIT_MEMLOCK (as
+ * its parent's, without CAP_IPC_LOCK) holds the mapping once and a half:
+ * it takes the pins over, and the parent takes them back the same way. In
+ * the per-user @mode of IOMMU_OPTION_RLIMIT_MODE both are the same user,
+ * who already pays: only the process showing the pins (VmPin) changes. In
+ * the per-process mode each process's own locked_vm (VmLck) is charged in
+ * turn, and holds them.
+ */
+static void vaddr_new_process(struct __test_metadata *_metadata, __u64 mode,
+			      const char *counter)
+{
+	struct rlimit lim = {
+		.rlim_cur = BUF_LEN + BUF_LEN / 2,
+		.rlim_max = BUF_LEN + BUF_LEN / 2,
+	};
+	struct vaddr_taker t = { .counter = counter };
+	__u64 size = BUF_LEN;
+	__u32 ioas_id;
+	long start;
+
+	if (geteuid())
+		SKIP(return, "needs CAP_SYS_RESOURCE to choose the mode");
+	ASSERT_MOCK();
+	t.buf = alloc_shared(BUF_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, t.buf);
+	t.fd = iommufd_open();
+	ASSERT_LE(0, t.fd);
+	ASSERT_OK(option_set(t.fd, IOMMU_OPTION_RLIMIT_MODE, 0, mode));
+	ASSERT_OK(ioas_alloc(t.fd, &ioas_id));
+	ASSERT_OK(mock_domain(t.fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(compat_ioas(t.fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(t.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &lim));
+	ASSERT_OK(drop_capability(CAP_IPC_LOCK));
+	start = proc_status_kib(counter);
+	ASSERT_LE(0, start);
+
+	ASSERT_OK(vfio_map_rw(t.fd, t.buf, BASE_IOVA, BUF_LEN));
+	EXPECT_EQ(start + (long)(BUF_LEN / 1024), proc_status_kib(counter));
+	EXPECT_EQ(0, run_in_child(vaddr_take_over, &t));
+	EXPECT_EQ(start, proc_status_kib(counter));
+	EXPECT_OK(mock_check_pins(t.fd, t.buf, BUF_LEN, 1));
+
+	ASSERT_OK(vfio_unmap(t.fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA,
+			     &size));
+	ASSERT_OK(vfio_map(t.fd, VFIO_DMA_MAP_FLAG_VADDR, t.buf, BASE_IOVA,
+			   BUF_LEN));
+	EXPECT_EQ(start + (long)(BUF_LEN / 1024), proc_status_kib(counter));
+	TEARDOWN_CLOSE_UNPINNED(t.fd, t.buf, BUF_LEN);
+	EXPECT_EQ(start, proc_status_kib(counter));
+	munmap(t.buf, BUF_LEN);
+}
+
+TEST(vaddr_new_process_per_user)
+{
+	vaddr_new_process(_metadata, 0, "VmPin");
+}
+
+TEST(vaddr_new_process_per_process)
+{
+	vaddr_new_process(_metadata, 1, "VmLck");
+}
+
 /* VFIO_IOMMU_DIRTY_PAGES with one flag and nothing after it */
 static int dirty_cmd(int fd, __u32 flags)
 {
@@ -1368,6 +1462,124 @@ TEST_F(compat, dirty_pages_hw)
 	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
 	ASSERT_OK(obj_destroy(self->fd, stdev_id));
 	ASSERT_OK(obj_destroy(self->fd, hwpt_id));
+}
+
+/*
+ * An unmap with the dirty bitmap that fails loses no dirty bit: the bits
+ * are read without clearing them, so the domains still have them for the
+ * next read. Here it fails while reading: of the two tracking domains, one
+ * had its tracking stopped behind the container's back, which the mock
+ * refuses to read. Each domain takes that role once, so the other is read
+ * first once, whatever order the kernel reads them in.
+ */
+TEST_F(compat, dirty_unmap_failure_keeps_the_bits)
+{
+	__u32 ioas_id, stdev_id[2], idev_id[2], hwpt_id[2];
+	__u64 bitmap[1], mark[1] = { 1ULL << 3 }, size;
+	unsigned int i, stopped;
+
+	/* Type1 v1 has no dirty tracking (dirty_pages checks it) */
+	if (variant->v1)
+		return;
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	for (i = 0; i != 2; i++) {
+		ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id[i], NULL,
+				      &idev_id[i]));
+		ASSERT_OK(hwpt_alloc(self->fd, idev_id[i], ioas_id,
+				     IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+				     &hwpt_id[i]));
+		ASSERT_OK(mock_replace(self->fd, stdev_id[i], hwpt_id[i],
+				       NULL));
+	}
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+
+	for (stopped = 0; stopped != 2; stopped++) {
+		ASSERT_OK(dirty_cmd(self->fd,
+				    VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+		for (i = 0; i != 2; i++)
+			ASSERT_OK(mock_dirty_mark(self->fd, hwpt_id[i],
+						  BASE_IOVA, BUF_LEN,
+						  page_size, mark, NULL));
+		ASSERT_OK(hwpt_set_dirty(self->fd, hwpt_id[stopped], false));
+		size = BUF_LEN;
+		EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA, &size,
+					       bitmap, sizeof(bitmap),
+					       sizeof(struct unmap_dirty)));
+		EXPECT_OK(mock_check_map(self->fd, hwpt_id[!stopped],
+					 BASE_IOVA, self->buf, BUF_LEN));
+		EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 1));
+		/* The domain that still tracks still has its bit */
+		bitmap[0] = 0;
+		ASSERT_OK(hwpt_get_dirty(self->fd, hwpt_id[!stopped],
+					 BASE_IOVA, BUF_LEN, page_size, bitmap,
+					 0));
+		EXPECT_EQ(mark[0], bitmap[0]);
+		ASSERT_OK(dirty_cmd(self->fd,
+				    VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	}
+
+	/* With both tracking, the unmap reports the bit and unmaps */
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(mock_dirty_mark(self->fd, hwpt_id[1], BASE_IOVA, BUF_LEN,
+				  page_size, mark, NULL));
+	size = BUF_LEN;
+	bitmap[0] = 0;
+	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA, &size, bitmap,
+			      sizeof(bitmap), sizeof(struct unmap_dirty)));
+	EXPECT_EQ(BUF_LEN, size);
+	EXPECT_EQ(mark[0], bitmap[0]);
+	EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 0));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	for (i = 0; i != 2; i++) {
+		ASSERT_OK(obj_destroy(self->fd, stdev_id[i]));
+		ASSERT_OK(obj_destroy(self->fd, hwpt_id[i]));
+	}
+}
+
+/*
+ * Dirty tracking belongs to the compatibility IOAS it was started on.
+ * While it runs, IOMMU_VFIO_IOAS may set that same IOAS again but not
+ * another one, nor clear it (EBUSY, and nothing changes); after STOP it
+ * may. Destroying the compatibility IOAS ends the tracking: the next one
+ * does not inherit it.
+ */
+TEST_F(compat, dirty_tracking_stays_with_its_ioas)
+{
+	__u64 bitmap[1];
+	__u32 other, id;
+
+	/* Type1 v1 has no dirty tracking (dirty_pages checks it) */
+	if (variant->v1)
+		return;
+	ASSERT_OK(ioas_alloc(self->fd, &other));
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+
+	EXPECT_ERR(EBUSY, compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &other));
+	EXPECT_ERR(EBUSY, compat_ioas(self->fd, IOMMU_VFIO_IOAS_CLEAR, NULL));
+	EXPECT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas_id));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_GET, &id));
+	EXPECT_EQ(self->ioas_id, id);
+	bitmap[0] = 0;
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_EQ(0xffffULL, bitmap[0]);
+
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &other));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+
+	/* Started on the other IOAS, which then goes */
+	ASSERT_OK(vfio_map_rw(self->fd, self->buf, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	ASSERT_OK(obj_destroy(self->fd, other));
+	EXPECT_ERR(ENODEV, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas_id));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
 }
 
 /*
@@ -1645,8 +1857,8 @@ TEST_F(compat, get_info)
  */
 TEST_F(compat, get_info_page_sizes)
 {
+	__u32 ioas_id, stdev_id, idev_id, hwpt_id;
 	struct vfio_iommu_type1_info *info;
-	__u32 ioas_id;
 	char buf[256];
 	__u64 want;
 
@@ -1660,6 +1872,39 @@ TEST_F(compat, get_info_page_sizes)
 	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
 	want = page_size | 512 * mock_io_page;
 	EXPECT_EQ(want, info->iova_pgsizes);
+
+	/*
+	 * The sizes every domain has: a second domain without the large
+	 * IOPTE takes it away. Every domain maps whole CPU pages (one with
+	 * larger IO pages cannot attach), so PAGE_SIZE is always there.
+	 */
+	ASSERT_OK(mock_domain(self->fd, ioas_id, &stdev_id, NULL, &idev_id));
+	ASSERT_OK(hwpt_alloc(self->fd, idev_id, ioas_id, 0, &hwpt_id));
+	ASSERT_OK(mock_replace(self->fd, stdev_id, hwpt_id, NULL));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(page_size, info->iova_pgsizes);
+}
+
+/*
+ * With no domain, any size from PAGE_SIZE on may still be mapped, and
+ * type1's container says so too (PAGE_MASK) until a group brings an IOMMU.
+ * With large pages off, PAGE_SIZE only.
+ */
+TEST_F(compat, get_info_page_sizes_no_domain)
+{
+	struct vfio_iommu_type1_info *info;
+	__u32 ioas_id;
+	char buf[256];
+
+	info = (void *)buf;
+	ASSERT_OK(ioas_alloc(self->fd, &ioas_id));
+	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(self->fd, VFIO_SET_IOMMU, variant->type));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(~(__u64)(page_size - 1), info->iova_pgsizes);
+	ASSERT_OK(option_set(self->fd, IOMMU_OPTION_HUGE_PAGES, ioas_id, 0));
+	ASSERT_OK(info_get(self->fd, buf, sizeof(buf)));
+	EXPECT_EQ(page_size, info->iova_pgsizes);
 }
 
 TEST_HARNESS_MAIN
