@@ -5,6 +5,8 @@
 #   make check         sparse, W=1, checkpatch --strict, kernel-doc, the option matrix
 #   make conformance   the base tree's own iommufd selftests against our kernel
 #   make bench         ours vs upstream iommufd vs VFIO type1, timed in VMs; table into README.md
+#   make compat-diff   our /dev/vfio/vfio vs VFIO's own type1: ioctl transcripts diffed in
+#                      the vtd VM, against scripts/compat-diff.expected
 #   make setup | kernel | selftests | initramfs | clean | distclean
 #
 # Variables (make VAR=value ...):
@@ -39,7 +41,7 @@ export KERNEL ACCEL TEST_SUITES FLAVOUR RUN_SUITE DEMO VM_TIMEOUT JOBS
 unexport MAKEFLAGS MFLAGS
 .NOTPARALLEL:
 
-.PHONY: run test check conformance bench setup kernel selftests initramfs clean distclean
+.PHONY: run test check conformance bench compat-diff setup kernel selftests initramfs clean distclean
 
 run:
 	@scripts/run.sh
@@ -51,6 +53,8 @@ conformance:
 	@scripts/conformance.sh
 bench:
 	@scripts/bench.sh
+compat-diff:
+	@scripts/compat-diff.sh
 setup:
 	@scripts/setup.sh
 kernel:
@@ -64,6 +68,6 @@ initramfs:
 clean:
 	rm -rf build/linux build/linux.version build/linux-upstream build/linux-upstream.version \
 		build/obj-* build/selftests-* build/conformance-* build/initramfs build/logs build/run.* \
-		build/bench-bin
+		build/bench-bin build/compat-diff
 distclean:
 	rm -rf build

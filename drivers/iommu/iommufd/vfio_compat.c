@@ -27,6 +27,18 @@ static struct iommufd_ioas *compat_get_ioas(struct iommufd_ctx *ictx)
 }
 
 /*
+ * The compat IOAS for the ioctls of the type1 backend proper, or
+ * ERR_PTR(-EINVAL): without a group in it, VFIO's container has no IOMMU
+ * backend to hand them to, and says EINVAL
+ */
+static struct iommufd_ioas *type1_get_ioas(struct iommufd_ctx *ictx)
+{
+	struct iommufd_ioas *ioas = compat_get_ioas(ictx);
+
+	return IS_ERR(ioas) ? ERR_PTR(-EINVAL) : ioas;
+}
+
+/*
  * Do all the domains of @ioas keep DMA cache coherent? With none yet, yes:
  * type1 answers for the domains it has, and a device that could not be
  * kept coherent is never bound (iommufd_device_check()).
@@ -42,14 +54,17 @@ static bool ioas_all_coherent(struct iommufd_ioas *ioas)
 	return true;
 }
 
-/* VFIO_DMA_CC_IOMMU: 1 if the compat IOAS's domains are all coherent */
+/*
+ * VFIO_DMA_CC_IOMMU: 1 if the compat IOAS's domains are all coherent; 0
+ * without a compat IOAS, as VFIO's container answers without a group
+ */
 static int vfio_compat_cache_coherent(struct iommufd_ctx *ictx)
 {
 	struct iommufd_ioas *ioas = compat_get_ioas(ictx);
 	bool coherent;
 
 	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
+		return 0;
 	coherent = ioas_all_coherent(ioas);
 	iommufd_put_object(ictx, &ioas->obj);
 	return coherent;
@@ -241,18 +256,24 @@ static int vfio_set_iommu(struct iommufd_ctx *ictx, unsigned long type)
 	bool v1 = type == VFIO_TYPE1_IOMMU;
 	struct iommufd_ioas *ioas;
 
+	/*
+	 * VFIO's container's errnos: ENODEV for a type that no IOMMU driver
+	 * serves for the group, EINVAL without a group to serve
+	 */
 	if (ictx->no_iommu_mode) {
 		if (type != VFIO_NOIOMMU_IOMMU)
-			return -EINVAL;
+			return -ENODEV;
 		return capable(CAP_SYS_RAWIO) ? 0 : -EPERM;
 	}
-	if (!v1 && type != VFIO_TYPE1v2_IOMMU)
-		return -EINVAL;
-
 	ioas = compat_get_ioas(ictx);
 	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
+		return -EINVAL;
 	iommufd_put_object(ictx, &ioas->obj);
+	/* Type1 takes it, then fails to attach: no 6.12 driver nests so */
+	if (type == VFIO_TYPE1_NESTING_IOMMU)
+		return -EINVAL;
+	if (!v1 && type != VFIO_TYPE1v2_IOMMU)
+		return -ENODEV;
 	guard(mutex)(&ictx->compat_lock);
 	/* v1 has no dirty tracking: it could not be stopped after the switch */
 	if (v1 && ictx->vfio_dirty)
@@ -300,7 +321,7 @@ static int vfio_map_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	    map.vaddr > ULONG_MAX)
 		return -EOVERFLOW;
 
-	ioas = compat_get_ioas(ictx);
+	ioas = type1_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (set_vaddr) {
@@ -436,7 +457,7 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		how |= IOPT_UNMAP_V1;
 	}
 
-	ioas = compat_get_ioas(ictx);
+	ioas = type1_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
@@ -455,6 +476,9 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		rc = iopt_unmap(&ioas->iopt, iova, length, true, &unmapped);
 out_put:
 	iommufd_put_object(ictx, &ioas->obj);
+	/* A range that cuts a mapping (type1v2): EINVAL, as type1 says */
+	if (rc == -ENOENT)
+		return -EINVAL;
 	if (rc)
 		return rc;
 
@@ -550,7 +574,7 @@ static int vfio_dirty_pages(struct iommufd_ctx *ictx, void __user *uarg)
 	    hweight32(dirty.flags) != 1)
 		return -EINVAL;
 
-	ioas = compat_get_ioas(ictx);
+	ioas = type1_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	if (dirty.flags & VFIO_IOMMU_DIRTY_PAGES_FLAG_START)
@@ -659,7 +683,7 @@ static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
 		return -EINVAL;
 	user_argsz = info.argsz;
 
-	ioas = compat_get_ioas(ictx);
+	ioas = type1_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 	rc = vfio_collect_ranges(ioas, &buf);
@@ -676,9 +700,13 @@ static int vfio_iommu_get_info(struct iommufd_ctx *ictx, void __user *uarg)
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 	info.iova_pgsizes = iopt_pgsize_bitmap(&ioas->iopt);
 	info.cap_offset = 0;
-	info.argsz = total;
-	/* The chain is only reported when all of it fits */
-	if (user_argsz >= total) {
+	/*
+	 * The chain is only reported when all of it fits; argsz says the size
+	 * needed when it does not, and stays the caller's when it does
+	 */
+	if (user_argsz < total) {
+		info.argsz = total;
+	} else {
 		rc = vfio_put_caps(uarg, &buf, mig_off, avail_off,
 				   ranges_off);
 		if (rc)

@@ -519,7 +519,8 @@ enum iommufd_vfio_ioas_op {
  *
  * When a VFIO group joins the iommufd (VFIO_GROUP_SET_CONTAINER) and none has
  * been set, a new IOAS is created for the purpose; until one exists, the
- * VFIO type1 ioctls fail with ENODEV. Changing or clearing the choice later
+ * VFIO type1 ioctls fail with EINVAL, as VFIO's own container does without
+ * a group. Changing or clearing the choice later
  * does not move devices already attached through VFIO, and never destroys
  * an IOAS, including one created automatically. While the container tracks
  * dirty pages (VFIO_IOMMU_DIRTY_PAGES_FLAG_START, until _STOP), the

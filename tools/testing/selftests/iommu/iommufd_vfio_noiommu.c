@@ -157,7 +157,7 @@ TEST_F(noiommu, dma_by_physical_address)
 	ASSERT_OK(ioctl(self->groupfd, VFIO_GROUP_SET_CONTAINER, &container));
 	EXPECT_EQ(0, vfio_val(container, VFIO_CHECK_EXTENSION,
 			      VFIO_TYPE1v2_IOMMU));
-	EXPECT_ERR(EINVAL, vfio_val(container, VFIO_SET_IOMMU,
+	EXPECT_ERR(ENODEV, vfio_val(container, VFIO_SET_IOMMU,
 				    VFIO_TYPE1v2_IOMMU));
 	ASSERT_OK(vfio_val(container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU));
 	ASSERT_OK(edu_open_group(&self->e, self->bdf, self->groupfd));
@@ -191,8 +191,8 @@ TEST_F(noiommu, no_mappings)
 
 	ASSERT_OK(ioctl(self->groupfd, VFIO_GROUP_SET_CONTAINER, &container));
 	ASSERT_OK(vfio_val(container, VFIO_SET_IOMMU, VFIO_NOIOMMU_IOMMU));
-	EXPECT_ERR(ENODEV, ifd_ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
-	EXPECT_ERR(ENODEV, ifd_ioctl(container, VFIO_IOMMU_GET_INFO, &info));
+	EXPECT_ERR(EINVAL, ifd_ioctl(container, VFIO_IOMMU_MAP_DMA, &map));
+	EXPECT_ERR(EINVAL, ifd_ioctl(container, VFIO_IOMMU_GET_INFO, &info));
 }
 
 static int set_noiommu_without_rawio(void *arg)
