@@ -32,6 +32,7 @@
 
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 static bool allow_unsafe_interrupts;
 module_param(allow_unsafe_interrupts, bool, 0644);
@@ -535,6 +536,8 @@ static int iommufd_device_do_attach(struct iommufd_device *idev,
 	}
 	iommufd_object_hold(&hwpt->obj);
 	list_add_tail(&idev->group_item, &igroup->devices);
+	atomic_inc(&hwpt->stat_devices);
+	WRITE_ONCE(idev->attached_id, hwpt->obj.id);
 out_unlock:
 	mutex_unlock(&igroup->lock);
 	return rc;
@@ -641,13 +644,15 @@ static struct iommufd_object *iommufd_get_pt(struct iommufd_ctx *ictx,
  */
 int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
-	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_hw_pagetable *hwpt = NULL;
 	struct iommufd_object *pt;
 	int rc = 0;
 
 	pt = iommufd_get_pt(idev->ictx, *pt_id);
-	if (IS_ERR(pt))
-		return PTR_ERR(pt);
+	if (IS_ERR(pt)) {
+		rc = PTR_ERR(pt);
+		goto out_trace;
+	}
 
 	if (pt->type == IOMMUFD_OBJ_IOAS) {
 		hwpt = iommufd_device_auto_domain(idev, to_ioas(pt),
@@ -658,9 +663,11 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 		hwpt = to_hwpt(pt);
 		rc = iommufd_device_do_attach(idev, hwpt);
 	}
+	iommufd_put_object(idev->ictx, pt);
+out_trace:
+	trace_iommufd_attach(idev->obj.id, *pt_id, rc ? 0 : hwpt->obj.id, rc);
 	if (!rc)
 		*pt_id = hwpt->obj.id;
-	iommufd_put_object(idev->ictx, pt);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
@@ -758,8 +765,11 @@ iommufd_group_do_replace(struct iommufd_device *idev,
 	*nrefs = 0;
 	list_for_each_entry(cur, &igroup->devices, group_item) {
 		iommufd_object_hold(&hwpt->obj);
+		WRITE_ONCE(cur->attached_id, hwpt->obj.id);
 		(*nrefs)++;
 	}
+	atomic_sub(*nrefs, &old->stat_devices);
+	atomic_add(*nrefs, &hwpt->stat_devices);
 	mutex_unlock(&igroup->lock);
 	return old;
 
@@ -827,11 +837,16 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 	struct iommufd_replaced replaced = {};
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommufd_object *pt;
+	u32 old_id;
 	int rc = 0;
 
+	old_id = READ_ONCE(idev->attached_id);
 	pt = iommufd_get_pt(idev->ictx, *pt_id);
-	if (IS_ERR(pt))
+	if (IS_ERR(pt)) {
+		trace_iommufd_replace(idev->obj.id, *pt_id, old_id, 0,
+				      PTR_ERR(pt));
 		return PTR_ERR(pt);
+	}
 
 	if (pt->type == IOMMUFD_OBJ_IOAS) {
 		hwpt = iommufd_device_auto_domain(idev, to_ioas(pt),
@@ -843,6 +858,9 @@ int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 		hwpt = to_hwpt(pt);
 		rc = iommufd_device_replace_op(idev, hwpt, &replaced);
 	}
+	trace_iommufd_replace(idev->obj.id, *pt_id,
+			      replaced.old ? replaced.old->obj.id : old_id,
+			      rc ? 0 : hwpt->obj.id, rc);
 	if (!rc)
 		*pt_id = hwpt->obj.id;
 	iommufd_put_object(idev->ictx, pt);
@@ -874,6 +892,9 @@ void iommufd_device_detach(struct iommufd_device *idev)
 		return;
 	}
 	list_del_init(&idev->group_item);
+	atomic_dec(&hwpt->stat_devices);
+	WRITE_ONCE(idev->attached_id, 0);
+	trace_iommufd_detach(idev->obj.id, hwpt->obj.id);
 	if (list_empty(&igroup->devices)) {
 		iommu_detach_group_handle(hwpt->domain, igroup->group);
 		iommufd_group_retire_handle(igroup, idev, hwpt, igroup->handle);

@@ -25,10 +25,12 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/poll.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 /**
  * struct iommufd_fault - a queue of I/O page fault groups
@@ -40,6 +42,8 @@
  * @deliver: struct iopf_group not read yet, oldest first (by node)
  * @response: cookie -> struct iopf_group read but not answered
  * @wait_queue: readers and pollers waiting for @deliver
+ * @stat_queued: groups queued since the object was made (fdinfo)
+ * @stat_answered: groups userspace answered since then (fdinfo)
  */
 struct iommufd_fault {
 	struct iommufd_object obj;
@@ -50,6 +54,8 @@ struct iommufd_fault {
 	struct list_head deliver;
 	struct xarray response;
 	wait_queue_head_t wait_queue;
+	atomic_long_t stat_queued;
+	atomic_long_t stat_answered;
 };
 
 static struct iommufd_fault *to_fault(struct iommufd_object *obj)
@@ -119,6 +125,33 @@ void iommufd_fault_destroy(struct iommufd_object *obj)
 }
 
 /**
+ * iommufd_fault_show_fdinfo() - the fdinfo line of a FAULT object
+ * @m: the fdinfo being written
+ * @obj: a FAULT object the caller keeps alive
+ *
+ * Context: Any context: reads counters only.
+ */
+void iommufd_fault_show_fdinfo(struct seq_file *m, struct iommufd_object *obj)
+{
+	struct iommufd_fault *fault = to_fault(obj);
+
+	seq_printf(m, "fault:\tid=%u queued=%ld answered=%ld\n", obj->id,
+		   atomic_long_read(&fault->stat_queued),
+		   atomic_long_read(&fault->stat_answered));
+}
+
+/**
+ * iommufd_fault_id() - the object ID of a FAULT object
+ * @fault: the object
+ *
+ * Return: its ID.
+ */
+u32 iommufd_fault_id(struct iommufd_fault *fault)
+{
+	return fault->obj.id;
+}
+
+/**
  * iommufd_fault_iopf_handler() - the iopf_handler of fault-capable domains
  * @group: a complete group of faults from one device
  *
@@ -130,7 +163,14 @@ int iommufd_fault_iopf_handler(struct iopf_group *group)
 	struct iommufd_hw_pagetable *hwpt =
 		group->attach_handle->domain->fault_data;
 	struct iommufd_fault *fault = hwpt->fault;
+	struct iommu_fault_page_request *prm = &group->last_fault.fault.prm;
+	struct iommufd_attach_handle *handle =
+		container_of(group->attach_handle, struct iommufd_attach_handle,
+			     handle);
 
+	trace_iommufd_fault_queue(fault->obj.id, handle->dev_id, prm->addr,
+				  prm->grpid, prm->perm);
+	atomic_long_inc(&fault->stat_queued);
 	spin_lock(&fault->lock);
 	list_add_tail(&group->node, &fault->deliver);
 	spin_unlock(&fault->lock);
@@ -295,6 +335,8 @@ static int fault_answer(struct iommufd_fault *fault,
 	group = xa_erase(&fault->response, resp->cookie);
 	if (!group)
 		return -EINVAL;
+	trace_iommufd_fault_answer(fault->obj.id, resp->cookie, resp->code);
+	atomic_long_inc(&fault->stat_answered);
 	iopf_group_response(group, code);
 	iopf_free_group(group);
 	return 0;

@@ -18,6 +18,7 @@
 
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 
 /**
  * iommufd_get_hwpt() - look up a HWPT of either kind
@@ -125,6 +126,14 @@ int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *paging)
 	return 0;
 }
 
+/* The name of @dev's IOMMU instance in /sys/class/iommu, or "" */
+static const char *iommufd_iommu_name(struct device *dev)
+{
+	struct iommu_device *iommu = dev->iommu ? dev->iommu->iommu_dev : NULL;
+
+	return iommu && iommu->dev ? dev_name(iommu->dev) : "";
+}
+
 /* Ask the driver for a domain: its domain_alloc_user if it has one */
 static struct iommu_domain *
 iommufd_alloc_domain(struct device *dev, u32 flags, struct iommu_domain *parent,
@@ -203,6 +212,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		goto err_abort;
 	}
 	paging->common.domain = domain;
+	paging->common.iommu_name = iommufd_iommu_name(idev->dev);
 	if (WARN_ON_ONCE(!(domain->type & __IOMMU_DOMAIN_PAGING))) {
 		rc = -EINVAL;
 		goto err_abort;
@@ -246,6 +256,10 @@ int iommufd_hwpt_paging_fill(struct iommufd_hwpt_paging *paging)
 	rc = iopt_attach_domain(&paging->ioas->iopt, paging->common.domain);
 	if (!rc)
 		paging->in_iopt = true;
+	trace_iommufd_domain_fill(paging->common.obj.id, paging->ioas->obj.id,
+				  atomic_long_read(&paging->ioas->iopt.stat_areas),
+				  atomic_long_read(&paging->ioas->iopt.stat_bytes),
+				  rc);
 	return rc;
 }
 
@@ -298,6 +312,7 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_device *idev,
 		goto err_abort;
 	}
 	nested->common.domain = domain;
+	nested->common.iommu_name = iommufd_iommu_name(idev->dev);
 	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
 		rc = -EINVAL;
 		goto err_abort;
@@ -496,6 +511,9 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	rc = iopt_dirty_track(&paging->ioas->iopt,
 			      paging->common.domain,
 			      cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	if (!rc)
+		WRITE_ONCE(paging->dirty_tracking,
+			   cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
 	iommufd_put_hwpt(ucmd->ictx, &paging->common);
 	return rc;
 }

@@ -23,10 +23,26 @@
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 #include "io_pagetable.h"
 
 /* Makes io_pagetable::domains_gen unique among all tables */
 static atomic64_t iopt_last_domains_gen;
+
+/* The ID of the IOAS a table belongs to, for the tracepoints */
+static u32 iopt_ioas_id(struct io_pagetable *iopt)
+{
+	return container_of(iopt, struct iommufd_ioas, iopt)->obj.id;
+}
+
+/* Count an area in or out of the table, for fdinfo (iova_rwsem) */
+static void iopt_count_area(struct io_pagetable *iopt, struct iopt_area *area,
+			    long sign)
+{
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+	atomic_long_add(sign, &iopt->stat_areas);
+	atomic_long_add(sign * (long)iopt_area_bytes(area), &iopt->stat_bytes);
+}
 
 /**
  * iopt_init() - initialize an empty IOVA space
@@ -259,14 +275,26 @@ static void iopt_area_unmap_domains(struct io_pagetable *iopt,
 	}
 }
 
+/**
+ * struct iopt_map_stats - what a map did, for its tracepoint
+ * @pinned: pages it pinned that were not pinned before
+ * @runs: physically contiguous runs it mapped, over all domains
+ */
+struct iopt_map_stats {
+	unsigned long pinned;
+	unsigned long runs;
+};
+
 /*
  * Pin a new, busy area and map it into every domain; all or nothing. Only
  * the domains_rwsem is held, so that the domains stay the same: maps of
  * other ranges and the IOVA readers go on meanwhile.
  */
 static int iopt_area_populate_domains(struct io_pagetable *iopt,
-				      struct iopt_area *area)
+				      struct iopt_area *area,
+				      struct iopt_map_stats *stats)
 {
+	unsigned long pinned;
 	unsigned int i;
 	int rc;
 
@@ -275,16 +303,18 @@ static int iopt_area_populate_domains(struct io_pagetable *iopt,
 	if (!iopt->next_domain_id)
 		return 0;
 
-	rc = iopt_area_pin_for_domains(area);
+	rc = iopt_area_pin_for_domains(area, &pinned);
 	if (rc)
 		return rc;
 	for (i = 0; i != iopt->next_domain_id; i++) {
 		rc = iopt_area_map_domain(area, iopt_domain(iopt, i),
-					  iopt->disable_large_pages);
+					  iopt->disable_large_pages,
+					  &stats->runs);
 		if (rc)
 			goto err_unmap;
 	}
 	area->in_domains = true;
+	stats->pinned += pinned;
 	return 0;
 
 err_unmap:
@@ -322,13 +352,14 @@ static void iopt_unmap_new_areas(struct io_pagetable *iopt,
 
 /* Pin and map @n new busy areas; all or nothing */
 static int iopt_populate_areas(struct io_pagetable *iopt,
-			       struct iopt_area **areas, unsigned int n)
+			       struct iopt_area **areas, unsigned int n,
+			       struct iopt_map_stats *stats)
 {
 	unsigned int i;
 	int rc;
 
 	for (i = 0; i != n; i++) {
-		rc = iopt_area_populate_domains(iopt, areas[i]);
+		rc = iopt_area_populate_domains(iopt, areas[i], stats);
 		if (rc) {
 			iopt_unmap_new_areas(iopt, areas, i);
 			return rc;
@@ -356,6 +387,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 			   int iommu_prot, unsigned int flags, u64 *map_id)
 {
 	u64 id = atomic64_inc_return(&iopt_last_map_id);
+	struct iopt_map_stats stats = {};
 	unsigned long length = 0, cursor;
 	struct iopt_area **areas;
 	unsigned int i;
@@ -408,17 +440,19 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 		area->node.start = cursor;
 		area->node.last = cursor + pieces[i].length - 1;
 		interval_tree_insert(&area->node, &iopt->area_itree);
+		iopt_count_area(iopt, area, 1);
 		cursor += pieces[i].length;
 	}
 	up_write(&iopt->iova_rwsem);
 
-	rc = iopt_populate_areas(iopt, areas, npieces);
+	rc = iopt_populate_areas(iopt, areas, npieces, &stats);
 
 	down_write(&iopt->iova_rwsem);
 	for (i = 0; i != npieces; i++) {
 		if (rc) {
 			interval_tree_remove(&areas[i]->node,
 					     &iopt->area_itree);
+			iopt_count_area(iopt, areas[i], -1);
 			continue;
 		}
 		areas[i]->busy = false;
@@ -431,6 +465,8 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
+	trace_iommufd_map(iopt_ioas_id(iopt), *iova, length, stats.pinned,
+			  stats.runs, rc);
 out_free:
 	for (i = 0; i != npieces; i++)
 		kfree(areas[i]);
@@ -465,6 +501,7 @@ int iopt_map_user(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 					    ictx->account_mode);
 	if (IS_ERR(piece.pages))
 		return PTR_ERR(piece.pages);
+	piece.pages->ictx = ictx;
 	piece.pages_offset = piece.pages->first_offset;
 
 	rc = iopt_map_pieces(iopt, &piece, 1, iova, (unsigned long)uptr,
@@ -502,6 +539,7 @@ int iopt_map_file(struct iommufd_ctx *ictx, struct io_pagetable *iopt,
 					    ictx->account_mode);
 	if (IS_ERR(piece.pages))
 		return PTR_ERR(piece.pages);
+	piece.pages->ictx = ictx;
 	piece.pages_offset = piece.pages->first_offset;
 
 	rc = iopt_map_pieces(iopt, &piece, 1, iova, start, iommu_prot, flags,
@@ -661,10 +699,11 @@ static struct iopt_area *iopt_first_pinned_area(struct io_pagetable *iopt,
  * Called with the iova_rwsem held for write, which it drops while the
  * domains are cleared and the pages unpinned: the areas are busy then, so
  * nobody else sees them, and their IOVA is only free once they are gone.
- * Returns the bytes unmapped.
+ * Returns the bytes unmapped, and adds the pages unpinned to *@unpinned.
  */
 static unsigned long iopt_remove_areas(struct io_pagetable *iopt,
-				       unsigned long start, unsigned long last)
+				       unsigned long start, unsigned long last,
+				       unsigned long *unpinned)
 	__must_hold(&iopt->iova_rwsem)
 {
 	struct iommu_iotlb_gather gather;
@@ -694,13 +733,14 @@ static unsigned long iopt_remove_areas(struct io_pagetable *iopt,
 	}
 	list_for_each_entry(area, &doomed, doomed_item) {
 		if (area->in_domains)
-			iopt_area_unpin_for_domains(area);
+			*unpinned += iopt_area_unpin_for_domains(area);
 		unmapped += iopt_area_bytes(area);
 	}
 
 	down_write(&iopt->iova_rwsem);
 	list_for_each_entry_safe(area, next, &doomed, doomed_item) {
 		interval_tree_remove(&area->node, &iopt->area_itree);
+		iopt_count_area(iopt, area, -1);
 		iopt_pages_put(area->pages);
 		kfree(area);
 	}
@@ -754,6 +794,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    u64 map_id, unsigned long *unmapped)
 {
 	unsigned long notified_start = 0, notified_last = 0, last;
+	unsigned long unpinned = 0;
 	struct iopt_area *area;
 	bool notified = false;
 	int rc;
@@ -798,7 +839,7 @@ again:
 		goto again;
 	}
 
-	*unmapped = iopt_remove_areas(iopt, start, last);
+	*unmapped = iopt_remove_areas(iopt, start, last, &unpinned);
 	rc = 0;
 	goto out_unlock;
 
@@ -808,6 +849,8 @@ out_clear:
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
+	trace_iommufd_unmap(iopt_ioas_id(iopt), start, req_last - start + 1,
+			    rc ? 0 : *unmapped, unpinned, rc);
 	return rc;
 }
 
@@ -1282,17 +1325,18 @@ static int iopt_fill_new_domain(struct io_pagetable *iopt,
 {
 	struct iopt_area *area, *done;
 	bool first = !iopt->next_domain_id;
+	unsigned long pinned, runs = 0;
 	int rc = 0;
 
 	for (area = iopt_first_area(iopt, 0, ULONG_MAX); area;
 	     area = iopt_next_area(area, 0, ULONG_MAX)) {
 		if (first) {
-			rc = iopt_area_pin_for_domains(area);
+			rc = iopt_area_pin_for_domains(area, &pinned);
 			if (rc)
 				break;
 		}
 		rc = iopt_area_map_domain(area, domain,
-					  iopt->disable_large_pages);
+					  iopt->disable_large_pages, &runs);
 		if (rc) {
 			if (first)
 				iopt_area_unpin_for_domains(area);
@@ -1550,6 +1594,7 @@ int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *acces
 	if (rc)
 		goto out_unlock;
 	iommufd_access_set_iopt_id(access, id);
+	atomic_inc(&iopt->stat_accesses);
 	iopt_update_alignment(iopt);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
@@ -1571,6 +1616,7 @@ void iopt_unregister_access(struct io_pagetable *iopt,
 	down_write(&iopt->iova_rwsem);
 	WARN_ON_ONCE(xa_erase(&iopt->access_list,
 			      iommufd_access_iopt_id(access)) != access);
+	atomic_dec(&iopt->stat_accesses);
 	iopt_update_alignment(iopt);
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_rwsem);

@@ -67,6 +67,15 @@ struct iova_bitmap;
  * @disable_large_pages: map PAGE_SIZE IOPTEs only (IOMMU_OPTION_HUGE_PAGES)
  * @domains_gen: changes (to a value no table had before) whenever a domain
  *               is attached (domains_rwsem)
+ * @stat_areas: areas in @area_itree, busy ones included (fdinfo; changed
+ *              under iova_rwsem, read without it)
+ * @stat_bytes: bytes the areas of @stat_areas cover
+ * @stat_pinned: pages the areas hold pinned for the domains, each area's
+ *               counted (a page two areas map counts twice)
+ * @stat_accesses: accesses in @access_list
+ *
+ * The stat_ counters are kept for fdinfo, which reads them without any of
+ * the locks above.
  */
 struct io_pagetable {
 	struct rw_semaphore iova_rwsem;
@@ -81,6 +90,11 @@ struct io_pagetable {
 	u64 domains_gen;
 	struct xarray domains;
 	struct xarray access_list;
+
+	atomic_long_t stat_areas;
+	atomic_long_t stat_bytes;
+	atomic_long_t stat_pinned;
+	atomic_t stat_accesses;
 };
 
 /**
@@ -186,6 +200,9 @@ struct iopt_payer {
  * @payer: who pays for the pins; for IOPT_PAGES_USER also the mm pinned
  *         from. IOMMU_IOAS_CHANGE_PROCESS moves it (file pages only).
  * @npinned: pages pinned now, and charged
+ * @ictx: the context of the file mapped through, which counts the pins in
+ *        its fdinfo, or NULL; immutable. The areas of @pages are all in
+ *        IOASes of that context, which outlives them.
  * @domains_itree: iopt_area::pages_node of every area in domains
  * @access_itree: struct iopt_pages_access of every access pin
  * @pfn_skew: where index 0 sits in its chunk of @pfns: the memory's page
@@ -213,6 +230,7 @@ struct iopt_pages {
 	u8 account_mode;
 	struct iopt_payer payer;
 	unsigned long npinned;
+	struct iommufd_ctx *ictx;
 
 	struct rb_root_cached domains_itree;
 	struct rb_root_cached access_itree;
@@ -255,10 +273,10 @@ static inline void iopt_pages_put(struct iopt_pages *pages)
 	kref_put(&pages->kref, iopt_pages_release);
 }
 
-int iopt_area_pin_for_domains(struct iopt_area *area);
-void iopt_area_unpin_for_domains(struct iopt_area *area);
+int iopt_area_pin_for_domains(struct iopt_area *area, unsigned long *pinned);
+unsigned long iopt_area_unpin_for_domains(struct iopt_area *area);
 int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
-			 bool disable_large_pages);
+			 bool disable_large_pages, unsigned long *runs);
 void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain,
 			    struct iommu_iotlb_gather *gather);

@@ -108,6 +108,7 @@
 #include "io_pagetable.h"
 
 struct iommufd_fault;
+struct seq_file;
 
 /*
  * How pinned pages are charged against RLIMIT_MEMLOCK, chosen per context
@@ -150,6 +151,14 @@ enum iommufd_account_mode {
  * @account_mode: enum iommufd_account_mode for new mappings; set with
  *                IOMMU_OPTION_RLIMIT_MODE, under the @objects lock, while
  *                the context has no objects
+ * @stat_pinned: pages pinned for the mappings made through this file
+ * @stat_charged: pages of @stat_pinned charged to RLIMIT_MEMLOCK
+ * @stat_payer_pid: thread group ID (in the initial namespace) of the
+ *                  process last charged for this file's pins, or 0
+ * @stat_payer_uid: the user (in the initial namespace) last charged
+ *
+ * The stat_ members are for fdinfo: counters kept at pin and charge time,
+ * read without any lock.
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -165,6 +174,11 @@ struct iommufd_ctx {
 	bool vfio_dirty;
 	u64 vfio_dirty_gen;
 	u8 account_mode;
+
+	atomic_long_t stat_pinned;
+	atomic_long_t stat_charged;
+	pid_t stat_payer_pid;
+	uid_t stat_payer_uid;
 };
 
 /**
@@ -308,11 +322,17 @@ void iommufd_vfio_compat_forget(struct iommufd_ioas *ioas);
  * @obj: object header (type IOMMUFD_OBJ_HWPT_PAGING or _NESTED)
  * @fault: the FAULT object I/O page faults are reported to, or NULL
  * @domain: the iommu_domain devices attach to
+ * @iommu_name: the name of the IOMMU instance the domain is of, as in
+ *              /sys/class/iommu; immutable, lives as long as the domain
+ * @stat_devices: devices attached, for fdinfo (changed under the group
+ *                locks, read without them)
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_fault *fault;
 	struct iommu_domain *domain;
+	const char *iommu_name;
+	atomic_t stat_devices;
 };
 
 /**
@@ -326,6 +346,8 @@ struct iommufd_hw_pagetable {
  * @enforce_cache_coherency: the domain blocks no-snoop DMA
  * @msi_cookie: the domain has its software MSI window set up
  * @nest_parent: may be the parent of nested HWPTs
+ * @dirty_tracking: IOMMU_HWPT_SET_DIRTY_TRACKING last switched tracking on
+ *                  (for fdinfo; written after the switch, read locklessly)
  */
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable common;
@@ -336,6 +358,7 @@ struct iommufd_hwpt_paging {
 	bool enforce_cache_coherency : 1;
 	bool msi_cookie : 1;
 	bool nest_parent : 1;
+	bool dirty_tracking;
 };
 
 /**
@@ -437,6 +460,8 @@ struct iommufd_group {
  * @enforce_cache_coherency: the IOMMU can block no-snoop DMA for it, so
  *                           every domain it attaches to must do so
  * @iopf_enabled: I/O page fault reporting is on, for a fault-capable HWPT
+ * @attached_id: ID of the HWPT the device is attached to, or 0 (for
+ *               fdinfo: written under igroup->lock, read without it)
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -447,6 +472,7 @@ struct iommufd_device {
 	bool holds_ictx;
 	bool iopf_enabled;
 	bool enforce_cache_coherency;
+	u32 attached_id;
 };
 
 static inline struct iommufd_device *
@@ -468,6 +494,8 @@ void iommufd_fault_unhold(struct iommufd_fault *fault);
 int iommufd_fault_iopf_handler(struct iopf_group *group);
 void iommufd_fault_forget_handle(struct iommufd_fault *fault,
 				 struct iommu_attach_handle *handle);
+void iommufd_fault_show_fdinfo(struct seq_file *m, struct iommufd_object *obj);
+u32 iommufd_fault_id(struct iommufd_fault *fault);
 
 /* Handlers of the ioctls, by file */
 int iommufd_destroy(struct iommufd_ucmd *ucmd);
@@ -507,6 +535,8 @@ void iommufd_fault_destroy(struct iommufd_object *obj);
 
 #ifdef CONFIG_IOMMUFD_TEST
 bool iommufd_selftest_is_mock_dev(struct device *dev);
+void iommufd_selftest_show_ioptes(struct seq_file *m,
+				  struct iommu_domain *domain);
 /* A fault injection point (debugfs fail_iommufd) where failslab can't reach */
 bool iommufd_should_fail(void);
 /* Bytes of scratch memory one pinning batch may use, set by the selftest */
@@ -528,6 +558,11 @@ static inline void iommufd_test_exit(void)
 static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
 {
 	return false;
+}
+
+static inline void iommufd_selftest_show_ioptes(struct seq_file *m,
+						struct iommu_domain *domain)
+{
 }
 
 static inline bool iommufd_should_fail(void)

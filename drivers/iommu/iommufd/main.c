@@ -20,11 +20,15 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 
 #include "iommufd_private.h"
 #include "iommufd_test.h"
+
+#define CREATE_TRACE_POINTS
+#include "iommufd_trace.h"
 
 /**
  * struct iommufd_object_ops - what a type of object does when it ends
@@ -584,12 +588,118 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * fdinfo: what the file has pinned and charged, and a line per object.
+ * Documented key by key in Documentation/userspace-api/iommufd.rst
+ * ("Observing iommufd"); keep the two in step, and only ever add.
+ *
+ * It must be cheap and never wait for a map: everything printed is a
+ * counter kept at map, pin, attach and fault time, read without the locks
+ * that maps take. Objects are walked under the table's xa_lock, which is
+ * what keeps them alive here: every object is erased from the table under
+ * that lock before it is freed, and the pointers followed (a HWPT's IOAS
+ * and domain, a device's struct device) are held by the object itself.
+ */
+static const char *const iommufd_account_mode_names[] = {
+	[IOMMUFD_ACCOUNT_NONE] = "none",
+	[IOMMUFD_ACCOUNT_USER] = "user",
+	[IOMMUFD_ACCOUNT_MM] = "process",
+};
+
+static void iommufd_fdinfo_ioas(struct seq_file *m, struct iommufd_ioas *ioas)
+{
+	struct io_pagetable *iopt = &ioas->iopt;
+
+	seq_printf(m, "ioas:\tid=%u areas=%ld mapped_bytes=%ld pinned_pages=%ld accesses=%d\n",
+		   ioas->obj.id, atomic_long_read(&iopt->stat_areas),
+		   atomic_long_read(&iopt->stat_bytes),
+		   atomic_long_read(&iopt->stat_pinned),
+		   atomic_read(&iopt->stat_accesses));
+}
+
+static void iommufd_fdinfo_hwpt(struct seq_file *m,
+				struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hwpt_paging *paging;
+
+	seq_printf(m, "hwpt:\tid=%u type=%s iommu=%s", hwpt->obj.id,
+		   hwpt_is_paging(hwpt) ? "paging" : "nested",
+		   hwpt->iommu_name ?: "");
+	if (hwpt_is_paging(hwpt)) {
+		paging = to_hwpt_paging(hwpt);
+		seq_printf(m, " ioas=%u auto=%d nest_parent=%d dirty_tracking=%s",
+			   paging->ioas->obj.id, paging->auto_domain,
+			   paging->nest_parent,
+			   !hwpt->domain->dirty_ops ? "unsupported" :
+			   READ_ONCE(paging->dirty_tracking) ? "on" : "off");
+	} else {
+		seq_printf(m, " parent=%u",
+			   to_hwpt_nested(hwpt)->parent->common.obj.id);
+	}
+	seq_printf(m, " fault=%u devices=%d",
+		   hwpt->fault ? iommufd_fault_id(hwpt->fault) : 0,
+		   atomic_read(&hwpt->stat_devices));
+	iommufd_selftest_show_ioptes(m, hwpt->domain);
+	seq_putc(m, '\n');
+}
+
+static void iommufd_fdinfo_object(struct seq_file *m,
+				  struct iommufd_object *obj)
+{
+	struct iommufd_device *idev;
+
+	switch (obj->type) {
+	case IOMMUFD_OBJ_IOAS:
+		iommufd_fdinfo_ioas(m, to_ioas(obj));
+		break;
+	case IOMMUFD_OBJ_HWPT_PAGING:
+	case IOMMUFD_OBJ_HWPT_NESTED:
+		iommufd_fdinfo_hwpt(m, to_hwpt(obj));
+		break;
+	case IOMMUFD_OBJ_DEVICE:
+		idev = container_of(obj, struct iommufd_device, obj);
+		seq_printf(m, "device:\tid=%u dev=%s hwpt=%u\n", obj->id,
+			   dev_name(idev->dev), READ_ONCE(idev->attached_id));
+		break;
+	case IOMMUFD_OBJ_FAULT:
+		iommufd_fault_show_fdinfo(m, obj);
+		break;
+	case IOMMUFD_OBJ_ACCESS:
+		seq_printf(m, "access:\tid=%u\n", obj->id);
+		break;
+	}
+}
+
+static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
+{
+	struct iommufd_ctx *ictx = filp->private_data;
+	u8 mode = READ_ONCE(ictx->account_mode);
+	struct iommufd_object *obj;
+	unsigned long index;
+
+	seq_printf(m, "account_mode:\t%s\n",
+		   mode < ARRAY_SIZE(iommufd_account_mode_names) ?
+			   iommufd_account_mode_names[mode] : "?");
+	seq_printf(m, "payer_pid:\t%d\n", READ_ONCE(ictx->stat_payer_pid));
+	seq_printf(m, "payer_uid:\t%u\n", READ_ONCE(ictx->stat_payer_uid));
+	seq_printf(m, "pinned_pages:\t%ld\n",
+		   atomic_long_read(&ictx->stat_pinned));
+	seq_printf(m, "charged_pages:\t%ld\n",
+		   atomic_long_read(&ictx->stat_charged));
+
+	xa_lock(&ictx->objects);
+	xa_for_each(&ictx->objects, index, obj)
+		iommufd_fdinfo_object(m, obj);
+	xa_unlock(&ictx->objects);
+}
+
 static const struct file_operations iommufd_fops = {
 	.owner = THIS_MODULE,
 	.unlocked_ioctl = iommufd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.open = iommufd_fops_open,
 	.release = iommufd_fops_release,
+	.show_fdinfo = iommufd_fops_show_fdinfo,
 };
 
 /**

@@ -28,8 +28,12 @@
  *
  * Every pinned page is charged to RLIMIT_MEMLOCK once, at pin time, in the
  * mode the mapping was made with (iommufd_account_mode), and uncharged
- * exactly when it is unpinned.
+ * exactly when it is unpinned. A charge RLIMIT_MEMLOCK refuses is logged
+ * (rate-limited) with who asked for how much against which limit, so that
+ * an ENOMEM from a map can be told apart from a lack of memory.
  */
+#define pr_fmt(fmt) "iommufd: " fmt
+
 #include <linux/file.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
@@ -41,6 +45,7 @@
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
+#include "iommufd_trace.h"
 #include "io_pagetable.h"
 
 /**
@@ -214,6 +219,52 @@ static int charge_mm(struct iopt_payer *payer, unsigned long npages,
 	return rc;
 }
 
+/* Pages the payer has locked in @mode, and its RLIMIT_MEMLOCK in pages */
+static unsigned long payer_locked(struct iopt_payer *payer, u8 mode)
+{
+	if (mode == IOMMUFD_ACCOUNT_USER)
+		return atomic_long_read(&payer->user->locked_vm);
+	return READ_ONCE(payer->mm->locked_vm);
+}
+
+static unsigned long payer_limit(struct iopt_payer *payer)
+{
+	return task_rlimit(payer->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+}
+
+static uid_t payer_uid(struct iopt_payer *payer)
+{
+	return from_kuid(&init_user_ns, payer->user->uid);
+}
+
+/*
+ * Say why a map fails with ENOMEM when the limit refused it: userspace
+ * sees only the errno, and the operator of a VM host needs the process,
+ * the mode, the limit and the amount to fix the right limit.
+ */
+static void payer_refused(struct iopt_payer *payer, u8 mode,
+			  unsigned long npages)
+{
+	unsigned long locked = payer_locked(payer, mode);
+	unsigned long limit = payer_limit(payer);
+	const int kib = PAGE_SHIFT - 10;
+
+	trace_iommufd_account_refuse(mode, task_tgid_nr(payer->task),
+				     payer_uid(payer), npages, locked, limit);
+	if (mode == IOMMUFD_ACCOUNT_USER)
+		pr_info_ratelimited("RLIMIT_MEMLOCK refused %s[%d]: asked to pin %lu KiB, %lu KiB locked of a %lu KiB limit (mode user: charged to uid %u)\n",
+				    payer->task->comm,
+				    task_tgid_nr(payer->task), npages << kib,
+				    locked << kib, limit << kib,
+				    payer_uid(payer));
+	else
+		pr_info_ratelimited("RLIMIT_MEMLOCK refused %s[%d]: asked to pin %lu KiB, %lu KiB locked of a %lu KiB limit (mode process: charged to pid %d)\n",
+				    payer->task->comm,
+				    task_tgid_nr(payer->task), npages << kib,
+				    locked << kib, limit << kib,
+				    task_tgid_nr(payer->task));
+}
+
 static int payer_charge(struct iopt_payer *payer, u8 mode,
 			unsigned long npages, bool bypass)
 {
@@ -231,7 +282,16 @@ static int payer_charge(struct iopt_payer *payer, u8 mode,
 	case IOMMUFD_ACCOUNT_MM:
 		rc = charge_mm(payer, npages, true, bypass);
 		break;
+	default:
+		return 0;
 	}
+	if (rc)
+		payer_refused(payer, mode, npages);
+	else if (trace_iommufd_account_charge_enabled())
+		trace_iommufd_account_charge(mode, task_tgid_nr(payer->task),
+					     payer_uid(payer), npages,
+					     payer_locked(payer, mode),
+					     payer_limit(payer));
 	return rc;
 }
 
@@ -249,7 +309,14 @@ static void payer_uncharge(struct iopt_payer *payer, u8 mode,
 	case IOMMUFD_ACCOUNT_MM:
 		charge_mm(payer, npages, false, true);
 		break;
+	default:
+		return;
 	}
+	if (trace_iommufd_account_uncharge_enabled())
+		trace_iommufd_account_uncharge(mode, task_tgid_nr(payer->task),
+					       payer_uid(payer), npages,
+					       payer_locked(payer, mode),
+					       payer_limit(payer));
 }
 
 /*
@@ -285,15 +352,38 @@ static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 	return rc;
 }
 
+/*
+ * Charge and uncharge pins of @pages: its file counts them too, and
+ * remembers who it last charged (for fdinfo).
+ */
 static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 {
-	return payer_charge(&pages->payer, pages->account_mode, npages,
-			    capable(CAP_IPC_LOCK));
+	struct iommufd_ctx *ictx = pages->ictx;
+	int rc;
+
+	rc = payer_charge(&pages->payer, pages->account_mode, npages,
+			  capable(CAP_IPC_LOCK));
+	if (rc || !ictx || pages->account_mode == IOMMUFD_ACCOUNT_NONE)
+		return rc;
+	atomic_long_add(npages, &ictx->stat_charged);
+	WRITE_ONCE(ictx->stat_payer_pid, task_tgid_nr(pages->payer.task));
+	WRITE_ONCE(ictx->stat_payer_uid, payer_uid(&pages->payer));
+	return 0;
 }
 
 static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
 {
 	payer_uncharge(&pages->payer, pages->account_mode, npages);
+	if (pages->ictx && pages->account_mode != IOMMUFD_ACCOUNT_NONE)
+		atomic_long_sub(npages, &pages->ictx->stat_charged);
+}
+
+/* Count pins in @pages and in the file it was mapped through */
+static void pages_count_pinned(struct iopt_pages *pages, long npages)
+{
+	pages->npinned += npages;
+	if (pages->ictx)
+		atomic_long_add(npages, &pages->ictx->stat_pinned);
 }
 
 /**
@@ -728,7 +818,7 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 	}
 	pages_forget_pfns(pages, start, last);
 	pages_uncharge(pages, last - start + 1);
-	pages->npinned -= last - start + 1;
+	pages_count_pinned(pages, -(long)(last - start + 1));
 }
 
 /*
@@ -936,7 +1026,7 @@ static int pages_pin_hole(struct iopt_pages *pages, unsigned long start,
 			pages_batch_unpin(pages, batch, got);
 			goto err_unpin;
 		}
-		pages->npinned += got;
+		pages_count_pinned(pages, got);
 		index += got;
 	}
 	return 0;
@@ -1026,23 +1116,28 @@ static int pages_pin_unused(struct iopt_pages *pages, unsigned long start,
 /**
  * iopt_area_pin_for_domains() - pin everything an area maps
  * @area: an area about to be mapped into its table's domains
+ * @pinned: out: how many pages this pinned that were not pinned before
  *
  * Context: Process context; takes the pages mutex.
  * Return: 0, or -errno with nothing pinned.
  */
-int iopt_area_pin_for_domains(struct iopt_area *area)
+int iopt_area_pin_for_domains(struct iopt_area *area, unsigned long *pinned)
 {
 	struct iopt_pages *pages = area->pages;
 	unsigned long start = iopt_area_index_first(area);
 	unsigned long last = iopt_area_index_last(area);
+	unsigned long before;
 	int rc;
 
 	mutex_lock(&pages->mutex);
+	before = pages->npinned;
 	rc = pages_pin_unused(pages, start, last);
 	if (!rc) {
 		area->pages_node.start = start;
 		area->pages_node.last = last;
 		interval_tree_insert(&area->pages_node, &pages->domains_itree);
+		*pinned = pages->npinned - before;
+		atomic_long_add(last - start + 1, &area->iopt->stat_pinned);
 	}
 	mutex_unlock(&pages->mutex);
 	return rc;
@@ -1053,16 +1148,23 @@ int iopt_area_pin_for_domains(struct iopt_area *area)
  * @area: an area no longer mapped into any domain
  *
  * Context: Process context; takes the pages mutex.
+ * Return: how many pages this unpinned (those no other user kept pinned).
  */
-void iopt_area_unpin_for_domains(struct iopt_area *area)
+unsigned long iopt_area_unpin_for_domains(struct iopt_area *area)
 {
 	struct iopt_pages *pages = area->pages;
+	unsigned long before, npages;
 
 	mutex_lock(&pages->mutex);
+	before = pages->npinned;
 	interval_tree_remove(&area->pages_node, &pages->domains_itree);
 	pages_unpin_unused(pages, area->pages_node.start,
 			   area->pages_node.last);
+	npages = area->pages_node.last - area->pages_node.start + 1;
+	atomic_long_sub(npages, &area->iopt->stat_pinned);
+	npages = before - pages->npinned;
 	mutex_unlock(&pages->mutex);
+	return npages;
 }
 
 /*
@@ -1143,12 +1245,14 @@ static long pages_map_sg(struct iommu_domain *domain, unsigned long iova,
  * @area: an area pinned with iopt_area_pin_for_domains()
  * @domain: the domain
  * @disable_large_pages: map PAGE_SIZE IOPTEs only
+ * @runs: out: the physically contiguous runs mapped, each with the largest
+ *        IOPTEs the domain, IOVA and address allow (added to)
  *
  * Context: Process context; takes the pages mutex.
  * Return: 0, or -errno with nothing of @area left in @domain.
  */
 int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
-			 bool disable_large_pages)
+			 bool disable_large_pages, unsigned long *runs)
 {
 	unsigned long off = area->pages_offset;
 	unsigned long end = off + iopt_area_bytes(area);
@@ -1164,6 +1268,7 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 
 		nents = pages_fill_sg(area->pages, sg, MAP_SG_ENTRIES, &off,
 				      end, disable_large_pages);
+		*runs += nents;
 		rc = pages_map_sg(domain, iova, sg, nents, area->iommu_prot,
 				  disable_large_pages);
 		if (rc < 0)

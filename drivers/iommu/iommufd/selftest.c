@@ -87,6 +87,7 @@
 #include <linux/nospec.h>
 #include <linux/overflow.h>
 #include <linux/property.h>
+#include <linux/seq_file.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
@@ -201,6 +202,10 @@ static struct mock_dev *to_mock_dev(struct device *dev)
  * @huge: also maps MOCK_HUGE_PAGE_SIZE IOPTEs; immutable
  * @nest_parent: may be the parent of nested domains; immutable
  * @dirty_tracking: device writes set dirty bits (set_dirty_tracking)
+ * @nr_small: MOCK_IO_PAGE_SIZE IOPTEs mapped now
+ * @nr_huge_slots: IO pages mapped now as parts of MOCK_HUGE_PAGE_SIZE
+ *                 IOPTEs; counted at map and unmap time, so that fdinfo's
+ *                 IOPTE sizes never walk the table
  */
 struct mock_domain {
 	struct iommu_domain domain;
@@ -208,6 +213,8 @@ struct mock_domain {
 	bool huge;
 	bool nest_parent;
 	bool dirty_tracking;
+	atomic_long_t nr_small;
+	atomic_long_t nr_huge_slots;
 };
 
 /**
@@ -388,6 +395,7 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 		mock_ptes_erase(mock, first, i - 1);
 		return rc;
 	}
+	atomic_long_add(n, huge ? &mock->nr_huge_slots : &mock->nr_small);
 	*mapped = pgsize * pgcount;
 	return 0;
 }
@@ -418,6 +426,7 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 	unsigned long n = pgsize * pgcount / MOCK_IO_PAGE_SIZE;
 	bool hole = false, split = false;
 	unsigned long i, *slot = NULL;
+	long small = 0, huge = 0;
 
 	for (i = 0; i != n; i++) {
 		unsigned long pte;
@@ -432,10 +441,39 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 			hole = true;
 		else if (mock_unmap_splits(mock, pte, i, n))
 			split = true;
+		if (pte && mock_pte_test(pte, MOCK_PTE_HUGE))
+			huge++;
+		else if (pte)
+			small++;
 	}
+	atomic_long_sub(small, &mock->nr_small);
+	atomic_long_sub(huge, &mock->nr_huge_slots);
 	WARN_ON_ONCE(hole);
 	WARN_ON_ONCE(split);
 	return pgsize * pgcount;
+}
+
+/**
+ * iommufd_selftest_show_ioptes() - the IOPTE sizes of a mock domain
+ * @m: the fdinfo being written: one " iopte_<bytes>=<count>" per size
+ * @domain: any domain; only a mock paging domain reports anything
+ *
+ * Context: Any context: reads counters only.
+ */
+void iommufd_selftest_show_ioptes(struct seq_file *m,
+				  struct iommu_domain *domain)
+{
+	struct mock_domain *mock;
+
+	if (domain->ops != &mock_domain_ops)
+		return;
+	mock = to_mock_domain(domain);
+	seq_printf(m, " iopte_%lu=%ld", MOCK_IO_PAGE_SIZE,
+		   atomic_long_read(&mock->nr_small));
+	if (mock->huge)
+		seq_printf(m, " iopte_%lu=%ld", MOCK_HUGE_PAGE_SIZE,
+			   atomic_long_read(&mock->nr_huge_slots) /
+				   MOCK_HUGE_NR);
 }
 
 static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,

@@ -457,13 +457,19 @@ static void attach_op(struct worker *w)
 	idev = (__u32)dev;
 	target = below(w, 3) ? s->ioas[below(w, 2)] :
 			       atomic_load(&s->pool[below(w, 16)]);
+	/*
+	 * EADDRINUSE: while an IOAS has no device, ioas_op()'s map-any may
+	 * place an area below the mock's aperture for a moment, and a domain
+	 * cannot be attached to the IOAS until it is unmapped again.
+	 */
 	if (op < 2) {
 		/* A new device, on an IOAS or on whatever the pool names */
 		if (judge(w, mock_domain_flags(s->fd, target,
 					       below(w, 2) ?
 					       MOCK_FLAGS_DEVICE_NO_DIRTY : 0,
 					       &stdev, &hwpt, &idev),
-			  ERRS(ENOENT, EINVAL), "mock_domain pt=%u", target))
+			  ERRS(ENOENT, EINVAL, EADDRINUSE), "mock_domain pt=%u",
+			  target))
 			return;
 		pool_add(s, w, hwpt);
 		dev = (u64)stdev << 32 | idev;
@@ -483,7 +489,8 @@ static void attach_op(struct worker *w)
 		if (!stdev)
 			return;
 		if (!judge(w, mock_replace(s->fd, stdev, target, &hwpt),
-			   ERRS(ENOENT, EINVAL), "replace stdev=%u pt=%u",
+			   ERRS(ENOENT, EINVAL, EADDRINUSE),
+			   "replace stdev=%u pt=%u",
 			   stdev, target))
 			pool_add(s, w, hwpt);
 	} else if (op < 8) {
@@ -494,7 +501,7 @@ static void attach_op(struct worker *w)
 
 		if (idev && !judge(w, hwpt_alloc(s->fd, idev, target,
 						 flags[below(w, 3)], &hwpt),
-				   ERRS(ENOENT, EINVAL, EOPNOTSUPP),
+				   ERRS(ENOENT, EINVAL, EOPNOTSUPP, EADDRINUSE),
 				   "hwpt_alloc dev=%u pt=%u", idev, target))
 			pool_add(s, w, hwpt);
 	} else if (op < 9) {
