@@ -993,8 +993,7 @@ static struct iopt_area *iopt_unmap_pick(struct io_pagetable *iopt,
  *
  * Context: Process context.
  * Return: 0; -EBUSY while accesses are attached (they could not pin or
- * copy); -ENOENT if the range cuts an area (v2); -EINVAL; -EOVERFLOW;
- * -EINTR if killed while waiting for a copy through an address.
+ * copy); -ENOENT if the range cuts an area (v2); -EINVAL; -EOVERFLOW.
  */
 int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, unsigned int how,
@@ -1024,8 +1023,7 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 		return PTR_ERR_OR_ZERO(first);
 
 	for (area = first; area; area = iopt_next_area(area, iova, last)) {
-		rc = iopt_pages_invalidate_uptr(area->pages);
-		if (rc) {
+		if (iopt_pages_invalidate_uptr(area->pages)) {
 			failed = area;
 			break;
 		}
@@ -1037,7 +1035,7 @@ int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 	     area = iopt_next_area(area, iova, last))
 		iopt_pages_revalidate_uptr(area->pages);
 	*done = 0;
-	return rc;
+	return -EINVAL;
 }
 
 /**
@@ -1779,12 +1777,6 @@ void iopt_access_unpin_pages(struct io_pagetable *iopt, unsigned long iova,
  * @length: bytes
  * @flags: IOMMUFD_ACCESS_RW_* flags
  *
- * One area at a time, holding a reference on its memory and no lock of the
- * table: a copy through the user address may wait on a fault for as long
- * as userspace likes, and unmaps must not wait with it. What is left of
- * the range is checked before each area, so a copy that races an unmap
- * copies either from the memory it started on or not at all.
- *
  * Context: Process context.
  * Return: 0; -ENOENT if part of the range is not mapped; -EPERM writing to
  * read-only memory; or a copy error.
@@ -1793,32 +1785,31 @@ int iopt_access_rw(struct io_pagetable *iopt, unsigned long iova, void *data,
 		   unsigned long length, unsigned int flags)
 {
 	int prot = flags & IOMMUFD_ACCESS_RW_WRITE ? IOMMU_WRITE : IOMMU_READ;
-	unsigned long last, cur = iova, to, offset;
-	struct iopt_pages *pages;
-	struct iopt_area *area;
-	int rc;
+	struct iopt_area *area, *first;
+	unsigned long last;
+	int rc = 0;
 
 	if (check_add_overflow(iova, length - 1, &last))
 		return -EOVERFLOW;
 
-	do {
-		down_read(&iopt->iova_rwsem);
-		area = iopt_covering_areas(iopt, cur, last, prot);
-		if (IS_ERR(area)) {
-			up_read(&iopt->iova_rwsem);
-			return PTR_ERR(area);
-		}
-		to = min(last, area->node.last);
-		offset = area->pages_offset + cur - area->node.start;
-		pages = area->pages;
-		kref_get(&pages->kref);
-		up_read(&iopt->iova_rwsem);
+	down_read(&iopt->iova_rwsem);
+	first = iopt_covering_areas(iopt, iova, last, prot);
+	if (IS_ERR(first)) {
+		rc = PTR_ERR(first);
+		goto out_unlock;
+	}
+	for (area = first; area && !rc;
+	     area = iopt_next_area(area, iova, last)) {
+		unsigned long from = max(iova, area->node.start);
+		unsigned long to = min(last, area->node.last);
 
-		rc = iopt_pages_rw(pages, offset, data, to - cur + 1, flags);
-		iopt_pages_put(pages);
-		data += to - cur + 1;
-		cur = to + 1;
-	} while (!rc && to != last);
+		rc = iopt_pages_rw(area->pages,
+				   area->pages_offset + from - area->node.start,
+				   data, to - from + 1, flags);
+		data += to - from + 1;
+	}
+out_unlock:
+	up_read(&iopt->iova_rwsem);
 	return rc;
 }
 

@@ -24,8 +24,7 @@
  * areas and accesses.
  *
  * Lock order: io_pagetable::domains_rwsem -> io_pagetable::iova_rwsem ->
- * iopt_pages::uptr_rwsem -> iopt_pages::mutex; the whole of iommufd's is in
- * iommufd_private.h.
+ * iopt_pages::mutex; the whole of iommufd's is in iommufd_private.h.
  *
  * Conventions: "start" and "last" are inclusive, "end" is exclusive;
  * "index" counts PAGE_SIZE pages from the start of an iopt_pages; lengths
@@ -176,13 +175,8 @@ struct iopt_payer {
 
 /**
  * struct iopt_pages - pinnable memory, shared by the areas that map it
- * @kref: one reference per area, and one per iopt_access_rw() copying
+ * @kref: one reference per area
  * @mutex: protects everything below that is not marked immutable
- * @uptr_rwsem: IOPT_PAGES_USER: held for reading by a copy through @uptr
- *              (pages_copy_user()) for as long as it runs, faults
- *              included, and for writing, with @mutex, to change @uptr,
- *              @uptr_invalid or @payer. So a copy needs neither @mutex nor
- *              any lock of the IOAS while it waits on a fault.
  * @source: enum iopt_pages_source; immutable
  * @uptr: IOPT_PAGES_USER: page-aligned user address of index 0. Changed
  *        only by iopt_pages_set_uptr(), while @uptr_invalid
@@ -216,7 +210,6 @@ struct iopt_payer {
 struct iopt_pages {
 	struct kref kref;
 	struct mutex mutex; /* see @mutex above */
-	struct rw_semaphore uptr_rwsem; /* see @uptr_rwsem above */
 	u8 source;
 	void __user *uptr;
 	bool uptr_invalid;

@@ -70,9 +70,6 @@
  *                                     access
  *   (the locks of an access driver's unmap callback, which runs here)
  *  io_pagetable::iova_rwsem           the IOVA trees; held briefly
- *  iopt_pages::uptr_rwsem             the user address of a range of
- *                                     memory; read over a copy through
- *                                     it, faults included
  *  iopt_pages::mutex                  the pin trees, PFN store and charge
  *                                     of one range of memory
  *  mmap_lock, shmem/hugetlbfs locks   taken by GUP and memfd_pin_folios()

@@ -94,7 +94,6 @@ static struct iopt_pages *iopt_alloc_pages(unsigned long offset,
 
 	kref_init(&pages->kref);
 	mutex_init(&pages->mutex);
-	init_rwsem(&pages->uptr_rwsem);
 	xa_init(&pages->pfns);
 	pages->domains_itree = RB_ROOT_CACHED;
 	pages->access_itree = RB_ROOT_CACHED;
@@ -427,27 +426,16 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
  * the domains map, but nothing more may be pinned from the address or
  * copied through it until iopt_pages_set_uptr() supplies a new one.
  *
- * Copies through the address that are under way finish first (as type1's
- * vfio_dma_rw() holds off the unmap): afterwards, nothing touches it.
- *
  * Context: Process context.
- * Return: 0; -EINVAL for file memory or an address already invalid;
- * -EINTR if killed while a copy was under way.
+ * Return: 0; -EINVAL for file memory or an address already invalid.
  */
 int iopt_pages_invalidate_uptr(struct iopt_pages *pages)
 {
-	int rc = 0;
-
-	if (down_write_killable(&pages->uptr_rwsem))
-		return -EINTR;
-	mutex_lock(&pages->mutex);
+	guard(mutex)(&pages->mutex);
 	if (pages->source != IOPT_PAGES_USER || pages->uptr_invalid)
-		rc = -EINVAL;
-	else
-		pages->uptr_invalid = true;
-	mutex_unlock(&pages->mutex);
-	up_write(&pages->uptr_rwsem);
-	return rc;
+		return -EINVAL;
+	pages->uptr_invalid = true;
+	return 0;
 }
 
 /**
@@ -461,18 +449,8 @@ int iopt_pages_invalidate_uptr(struct iopt_pages *pages)
  */
 void iopt_pages_revalidate_uptr(struct iopt_pages *pages)
 {
-	down_write(&pages->uptr_rwsem);
-	mutex_lock(&pages->mutex);
-	pages->uptr_invalid = false;
-	mutex_unlock(&pages->mutex);
-	up_write(&pages->uptr_rwsem);
-}
-
-/* Has VFIO_DMA_UNMAP_FLAG_VADDR taken the user address away? */
-static bool pages_uptr_invalid(struct iopt_pages *pages)
-{
 	guard(mutex)(&pages->mutex);
-	return pages->uptr_invalid;
+	pages->uptr_invalid = false;
 }
 
 /**
@@ -494,14 +472,7 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	struct iopt_payer payer, old;
 	int rc = 0;
 
-	/*
-	 * Copies only go through a valid address, so none holds up the write
-	 * lock here, unless the request is wrong: refuse that without waiting.
-	 */
-	if (!pages_uptr_invalid(pages))
-		return -EINVAL;
 	iopt_payer_get_current(&payer);
-	down_write(&pages->uptr_rwsem);
 	mutex_lock(&pages->mutex);
 	if (!pages->uptr_invalid || pages->source != IOPT_PAGES_USER ||
 	    !PAGE_ALIGNED(uptr)) {
@@ -521,7 +492,6 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	pages->uptr_invalid = false;
 out_unlock:
 	mutex_unlock(&pages->mutex);
-	up_write(&pages->uptr_rwsem);
 	iopt_payer_put(rc ? &payer : &old);
 	return rc;
 }
@@ -1449,12 +1419,10 @@ static int pages_copy_user(struct iopt_pages *pages, unsigned long offset,
 		return -EAGAIN;
 
 	/*
-	 * uptr_rwsem, not the mutex, keeps the address and its mm valid for
-	 * the copy: a fault may wait on userspace (userfaultfd) for as long as
-	 * it likes, and pinning and unpinning, an unmap's included, must not
-	 * wait with it. Only VFIO_DMA_UNMAP_FLAG_VADDR does.
+	 * The mutex keeps the address and its mm valid for the copy: a fault
+	 * under it takes the mmap_lock, in the order pinning takes them too.
 	 */
-	guard(rwsem_read)(&pages->uptr_rwsem);
+	guard(mutex)(&pages->mutex);
 	if (pages->uptr_invalid)
 		return -EBUSY;
 	mm = pages->payer.mm;
