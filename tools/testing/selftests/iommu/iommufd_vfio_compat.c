@@ -1578,7 +1578,7 @@ TEST_F(compat, dirty_tracking_stays_with_its_ioas)
 	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
 	ASSERT_OK(dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
 	ASSERT_OK(obj_destroy(self->fd, other));
-	EXPECT_ERR(ENODEV, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
+	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
 	ASSERT_OK(compat_ioas(self->fd, IOMMU_VFIO_IOAS_SET, &self->ioas_id));
 	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
 	ASSERT_OK(dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
