@@ -326,7 +326,7 @@ static void payer_uncharge(struct iopt_payer *payer, u8 mode,
  * the user a second time, even for a moment, would fail a process whose
  * limit holds them once. Otherwise @to is charged like any new pin, against
  * its own limit, and then @from is uncharged: in MM mode that is a real
- * recharge, as type1 does when a mapping changes mm.
+ * recharge, as type1 does when a mapping changes mm, unless the mm stays.
  */
 static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 		      unsigned long npages, bool bypass)
@@ -335,6 +335,10 @@ static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 	int rc;
 
 	if (!npages)
+		return 0;
+
+	/* In MM mode the same mm already holds them: nothing moves */
+	if (mode == IOMMUFD_ACCOUNT_MM && from->mm == to->mm)
 		return 0;
 
 	if (mode == IOMMUFD_ACCOUNT_USER && from->user == to->user) {
