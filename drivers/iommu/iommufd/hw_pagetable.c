@@ -126,12 +126,18 @@ int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *paging)
 	return 0;
 }
 
-/* The name of @dev's IOMMU instance in /sys/class/iommu, or "" */
-static const char *iommufd_iommu_name(struct device *dev)
+/*
+ * Copy the name of @dev's IOMMU instance in /sys/class/iommu, or "", into
+ * @hwpt: a copy, since the IOMMU's device can go (hot removal) while the
+ * HWPT, with no device attached, stays.
+ */
+static void iommufd_iommu_name(struct iommufd_hw_pagetable *hwpt,
+			       struct device *dev)
 {
 	struct iommu_device *iommu = dev->iommu ? dev->iommu->iommu_dev : NULL;
 
-	return iommu && iommu->dev ? dev_name(iommu->dev) : "";
+	strscpy(hwpt->iommu_name,
+		iommu && iommu->dev ? dev_name(iommu->dev) : "");
 }
 
 /* Ask the driver for a domain: its domain_alloc_user if it has one */
@@ -212,7 +218,7 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		goto err_abort;
 	}
 	paging->common.domain = domain;
-	paging->common.iommu_name = iommufd_iommu_name(idev->dev);
+	iommufd_iommu_name(&paging->common, idev->dev);
 	if (WARN_ON_ONCE(!(domain->type & __IOMMU_DOMAIN_PAGING))) {
 		rc = -EINVAL;
 		goto err_abort;
@@ -312,7 +318,7 @@ iommufd_hwpt_nested_alloc(struct iommufd_ctx *ictx, struct iommufd_device *idev,
 		goto err_abort;
 	}
 	nested->common.domain = domain;
-	nested->common.iommu_name = iommufd_iommu_name(idev->dev);
+	iommufd_iommu_name(&nested->common, idev->dev);
 	if (WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)) {
 		rc = -EINVAL;
 		goto err_abort;

@@ -320,7 +320,7 @@ void iommufd_vfio_compat_forget(struct iommufd_ioas *ioas);
  * @fault: the FAULT object I/O page faults are reported to, or NULL
  * @domain: the iommu_domain devices attach to
  * @iommu_name: the name of the IOMMU instance the domain is of, as in
- *              /sys/class/iommu; immutable, lives as long as the domain
+ *              /sys/class/iommu, copied at allocation; immutable
  * @stat_devices: devices attached, for fdinfo (changed under the group
  *                locks, read without them)
  */
@@ -328,7 +328,7 @@ struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommufd_fault *fault;
 	struct iommu_domain *domain;
-	const char *iommu_name;
+	char iommu_name[32];
 	atomic_t stat_devices;
 };
 

@@ -624,7 +624,7 @@ static void iommufd_fdinfo_hwpt(struct seq_file *m,
 
 	seq_printf(m, "hwpt:\tid=%u type=%s iommu=%s", hwpt->obj.id,
 		   hwpt_is_paging(hwpt) ? "paging" : "nested",
-		   hwpt->iommu_name ?: "");
+		   hwpt->iommu_name);
 	if (hwpt_is_paging(hwpt)) {
 		paging = to_hwpt_paging(hwpt);
 		seq_printf(m, " ioas=%u auto=%d nest_parent=%d dirty_tracking=%s",
