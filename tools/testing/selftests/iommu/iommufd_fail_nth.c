@@ -54,6 +54,7 @@
 
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
+#include "iommufd_type1.h"
 
 /* Most injection points one scenario may pass through */
 #define SWEEP_CAP 2000
@@ -322,26 +323,12 @@ static int fi_vfio_unmap(int fd, __u64 iova, __u64 len)
  */
 static int fi_vfio_dirty(int fd, __u64 iova, __u64 len, void *bitmap)
 {
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap hdr;
-		struct vfio_iommu_type1_dirty_bitmap_get range;
-	} get = {
-		.hdr = {
-			.argsz = sizeof(get),
-			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
-		},
-		.range = {
-			.iova = iova,
-			.size = len,
-			.bitmap = {
-				.pgsize = page_size,
-				.size = (len / page_size + 63) / 64 * 8,
-				.data = bitmap,
-			},
-		},
-	};
+	struct type1_dirty_get get;
 	int rc;
 
+	type1_dirty_get_init(&get, iova, len, page_size,
+			     TYPE1_BITMAP_BYTES(len / page_size), bitmap);
+	get.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START;
 	rc = ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
 	get.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
 	if (!rc)

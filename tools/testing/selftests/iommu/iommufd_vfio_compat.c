@@ -25,6 +25,7 @@
 
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
+#include "iommufd_type1.h"
 
 #define BUF_PAGES 16
 #define BUF_LEN (BUF_PAGES * page_size)
@@ -1221,59 +1222,27 @@ static int dirty_cmd(int fd, __u32 flags)
 	return ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &cmd);
 }
 
-/* The request of VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP, and its header */
-struct dirty_get {
-	struct vfio_iommu_type1_dirty_bitmap hdr;
-	struct vfio_iommu_type1_dirty_bitmap_get range;
-};
-
-static void dirty_get_init(struct dirty_get *get, __u64 iova, __u64 size,
-			   void *bitmap, __u64 bitmap_size)
-{
-	memset(get, 0, sizeof(*get));
-	get->hdr.argsz = sizeof(*get);
-	get->hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
-	get->range.iova = iova;
-	get->range.size = size;
-	get->range.bitmap.pgsize = page_size;
-	get->range.bitmap.size = bitmap_size;
-	get->range.bitmap.data = bitmap;
-}
-
 /* GET_BITMAP of [@iova, @iova + @size) into @bitmap, sized exactly */
 static int dirty_get(int fd, __u64 iova, __u64 size, __u64 *bitmap)
 {
-	struct dirty_get get;
+	struct type1_dirty_get get;
 
-	dirty_get_init(&get, iova, size, bitmap,
-		       (size / page_size + 63) / 64 * 8);
+	type1_dirty_get_init(&get, iova, size, page_size,
+			     TYPE1_BITMAP_BYTES(size / page_size), bitmap);
 	return ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &get);
 }
 
 /* VFIO_IOMMU_UNMAP_DMA with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP */
-struct unmap_dirty {
-	struct vfio_iommu_type1_dma_unmap unmap;
-	struct vfio_bitmap bitmap;
-};
-
 static int unmap_dirty(int fd, __u64 iova, __u64 *size, __u64 *bitmap,
 		       __u64 bitmap_size, __u32 argsz)
 {
-	struct unmap_dirty cmd = {
-		.unmap = {
-			.argsz = argsz,
-			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
-			.iova = iova,
-			.size = *size,
-		},
-		.bitmap = {
-			.pgsize = page_size,
-			.size = bitmap_size,
-			.data = bitmap,
-		},
-	};
-	int rc = ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+	struct type1_unmap_dirty cmd;
+	int rc;
 
+	type1_unmap_dirty_init(&cmd, iova, *size, page_size, bitmap_size,
+			       bitmap);
+	cmd.unmap.argsz = argsz;
+	rc = ifd_ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
 	*size = cmd.unmap.size;
 	return rc;
 }
@@ -1303,9 +1272,9 @@ static bool bits_are(const __u64 *bitmap, unsigned long nbits,
 TEST_F(compat, dirty_pages)
 {
 	const unsigned long big_pages = 1UL << 18;	/* 1 GiB of 4 KiB */
-	struct unmap_dirty all = {};
+	struct type1_unmap_dirty all = {};
 	__u64 bitmap[4], *big, size;
-	struct dirty_get get;
+	struct type1_dirty_get get;
 
 	if (variant->v1) {
 		EXPECT_ERR(EACCES, dirty_cmd(self->fd,
@@ -1343,24 +1312,28 @@ TEST_F(compat, dirty_pages)
 	EXPECT_EQ(0xfULL, bitmap[0]);
 
 	/* Bad requests */
-	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, 8);
+	type1_dirty_get_init(&get, BASE_IOVA, BUF_LEN, page_size, 8, bitmap);
 	get.range.bitmap.pgsize = 2 * page_size;
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
 	get.range.bitmap.pgsize = 0;
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, BASE_IOVA, 65 * page_size, bitmap, 8);
+	type1_dirty_get_init(&get, BASE_IOVA, 65 * page_size, page_size, 8,
+			     bitmap);
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, 0);
+	type1_dirty_get_init(&get, BASE_IOVA, BUF_LEN, page_size, 0, bitmap);
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, (1ULL << 28) + 8);
+	type1_dirty_get_init(&get, BASE_IOVA, BUF_LEN, page_size,
+			     (1ULL << 28) + 8, bitmap);
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, BASE_IOVA, 0, bitmap, 8);
+	type1_dirty_get_init(&get, BASE_IOVA, 0, page_size, 8, bitmap);
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, BASE_IOVA + 1, BUF_LEN, bitmap, 8);
+	type1_dirty_get_init(&get, BASE_IOVA + 1, BUF_LEN, page_size, 8,
+			     bitmap);
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, -(__u64)page_size, 2 * page_size, bitmap, 8);
+	type1_dirty_get_init(&get, -(__u64)page_size, 2 * page_size, page_size,
+			     8, bitmap);
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
-	dirty_get_init(&get, BASE_IOVA, BUF_LEN, bitmap, 8);
+	type1_dirty_get_init(&get, BASE_IOVA, BUF_LEN, page_size, 8, bitmap);
 	get.hdr.argsz = sizeof(get.hdr) + sizeof(get.range) - 1;
 	EXPECT_ERR(EINVAL, ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
 	/* Cutting a mapping, at either end */
@@ -1384,10 +1357,10 @@ TEST_F(compat, dirty_pages)
 				       &size, bitmap, 8, UNMAP_MINSZ));
 	EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA + 12 * page_size,
 				       &size, bitmap, 0,
-				       sizeof(struct unmap_dirty)));
+				       sizeof(struct type1_unmap_dirty)));
 	memset(bitmap, 0xff, sizeof(bitmap));
 	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA + 12 * page_size, &size,
-			      bitmap, 8, sizeof(struct unmap_dirty)));
+			      bitmap, 8, sizeof(struct type1_unmap_dirty)));
 	EXPECT_EQ(4 * page_size, size);
 	EXPECT_EQ(0xfULL, bitmap[0]);
 	EXPECT_OK(pages_state(self, 12, 4, false, 0));
@@ -1407,7 +1380,7 @@ TEST_F(compat, dirty_pages)
 	EXPECT_ERR(EINVAL, dirty_get(self->fd, BASE_IOVA, BUF_LEN, bitmap));
 	size = 8 * page_size;
 	EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA, &size, bitmap, 8,
-				       sizeof(struct unmap_dirty)));
+				       sizeof(struct type1_unmap_dirty)));
 	EXPECT_OK(pages_state(self, 0, 8, true, 1));
 }
 
@@ -1458,7 +1431,7 @@ TEST_F(compat, dirty_pages_hw)
 	size = BUF_LEN;
 	memset(bitmap, 0xff, sizeof(bitmap));
 	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA, &size, bitmap, 8,
-			      sizeof(struct unmap_dirty)));
+			      sizeof(struct type1_unmap_dirty)));
 	EXPECT_EQ(BUF_LEN, size);
 	EXPECT_EQ(mark[0], bitmap[0]);
 
@@ -1509,7 +1482,7 @@ TEST_F(compat, dirty_unmap_failure_keeps_the_bits)
 		size = BUF_LEN;
 		EXPECT_ERR(EINVAL, unmap_dirty(self->fd, BASE_IOVA, &size,
 					       bitmap, sizeof(bitmap),
-					       sizeof(struct unmap_dirty)));
+					       sizeof(struct type1_unmap_dirty)));
 		EXPECT_OK(mock_check_map(self->fd, hwpt_id[!stopped],
 					 BASE_IOVA, self->buf, BUF_LEN));
 		EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 1));
@@ -1530,7 +1503,7 @@ TEST_F(compat, dirty_unmap_failure_keeps_the_bits)
 	size = BUF_LEN;
 	bitmap[0] = 0;
 	ASSERT_OK(unmap_dirty(self->fd, BASE_IOVA, &size, bitmap,
-			      sizeof(bitmap), sizeof(struct unmap_dirty)));
+			      sizeof(bitmap), sizeof(struct type1_unmap_dirty)));
 	EXPECT_EQ(BUF_LEN, size);
 	EXPECT_EQ(mark[0], bitmap[0]);
 	EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 0));

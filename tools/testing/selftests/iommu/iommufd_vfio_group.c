@@ -34,6 +34,7 @@
 
 #include "../kselftest_harness.h"
 #include "iommufd_real.h"
+#include "iommufd_type1.h"
 
 #define BUF_PAGES	16
 #define BUF_LEN		(BUF_PAGES * page_size)
@@ -864,25 +865,10 @@ TEST_F_TIMEOUT(group, vaddr_update, GROUP_TIMEOUT)
 /* VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP of [@iova, @iova + @size) */
 static int dirty_bitmap(int container, __u64 iova, __u64 size, __u64 *bits)
 {
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap hdr;
-		struct vfio_iommu_type1_dirty_bitmap_get range;
-	} get = {
-		.hdr = {
-			.argsz = sizeof(get),
-			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
-		},
-		.range = {
-			.iova = iova,
-			.size = size,
-			.bitmap = {
-				.pgsize = page_size,
-				.size = (size / page_size + 63) / 64 * 8,
-				.data = bits,
-			},
-		},
-	};
+	struct type1_dirty_get get;
 
+	type1_dirty_get_init(&get, iova, size, page_size,
+			     TYPE1_BITMAP_BYTES(size / page_size), bits);
 	return vioctl(container, VFIO_IOMMU_DIRTY_PAGES, &get) ? -errno : 0;
 }
 
@@ -906,10 +892,7 @@ static int dirty_flag(int container, __u32 flags)
 TEST_F_TIMEOUT(group, dirty_pages, GROUP_TIMEOUT)
 {
 	struct vfio_iommu_type1_info *info;
-	struct {
-		struct vfio_iommu_type1_dma_unmap unmap;
-		struct vfio_bitmap bitmap;
-	} unmap = {};
+	struct type1_unmap_dirty unmap;
 	const __u64 all = (1ULL << BUF_PAGES) - 1;
 	__u64 bits[1];
 
@@ -940,13 +923,8 @@ TEST_F_TIMEOUT(group, dirty_pages, GROUP_TIMEOUT)
 	EXPECT_NE(0, bits[0] & 1ULL << 5);
 	EXPECT_EQ(all, bits[0]);
 
-	unmap.unmap.argsz = sizeof(unmap);
-	unmap.unmap.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP;
-	unmap.unmap.iova = IOVA_A;
-	unmap.unmap.size = BUF_LEN;
-	unmap.bitmap.pgsize = page_size;
-	unmap.bitmap.size = sizeof(bits);
-	unmap.bitmap.data = bits;
+	type1_unmap_dirty_init(&unmap, IOVA_A, BUF_LEN, page_size,
+			       sizeof(bits), bits);
 	bits[0] = 0;
 	ASSERT_OK(vioctl(self->container, VFIO_IOMMU_UNMAP_DMA, &unmap));
 	EXPECT_EQ(BUF_LEN, unmap.unmap.size);
@@ -1122,23 +1100,9 @@ static int unmap_raw(int container, __u32 argsz, __u32 flags, __u64 iova,
 static int unmap_dirty(int container, __u64 iova, __u64 size, __u64 pgsize,
 		       __u64 bitmap_size, __u64 *bits)
 {
-	struct {
-		struct vfio_iommu_type1_dma_unmap unmap;
-		struct vfio_bitmap bitmap;
-	} cmd = {
-		.unmap = {
-			.argsz = sizeof(cmd),
-			.flags = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
-			.iova = iova,
-			.size = size,
-		},
-		.bitmap = {
-			.pgsize = pgsize,
-			.size = bitmap_size,
-			.data = bits,
-		},
-	};
+	struct type1_unmap_dirty cmd;
 
+	type1_unmap_dirty_init(&cmd, iova, size, pgsize, bitmap_size, bits);
 	return vioctl(container, VFIO_IOMMU_UNMAP_DMA, &cmd) ? -errno : 0;
 }
 
@@ -1146,25 +1110,9 @@ static int unmap_dirty(int container, __u64 iova, __u64 size, __u64 pgsize,
 static int dirty_get_raw(int container, __u64 iova, __u64 size,
 			 __u64 pgsize, __u64 bitmap_size, __u64 *bits)
 {
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap hdr;
-		struct vfio_iommu_type1_dirty_bitmap_get range;
-	} get = {
-		.hdr = {
-			.argsz = sizeof(get),
-			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
-		},
-		.range = {
-			.iova = iova,
-			.size = size,
-			.bitmap = {
-				.pgsize = pgsize,
-				.size = bitmap_size,
-				.data = bits,
-			},
-		},
-	};
+	struct type1_dirty_get get;
 
+	type1_dirty_get_init(&get, iova, size, pgsize, bitmap_size, bits);
 	return vioctl(container, VFIO_IOMMU_DIRTY_PAGES, &get) ? -errno : 0;
 }
 
