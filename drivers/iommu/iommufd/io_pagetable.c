@@ -780,6 +780,20 @@ static bool iopt_v1_extent(struct io_pagetable *iopt, unsigned long start,
 	return true;
 }
 
+/**
+ * struct iopt_unmap_dirty - where an unmap reports the dirty bits it takes
+ * @gen: as for iopt_dirty_read_all()
+ * @data: the user bitmap, a bit per page of the whole unmap range
+ */
+struct iopt_unmap_dirty {
+	u64 gen;
+	u64 __user *data;
+};
+
+static int iopt_dirty_read_locked(struct io_pagetable *iopt,
+				  unsigned long iova, unsigned long length,
+				  u64 gen, bool clear, u64 __user *data);
+
 /*
  * Unmap every area inside [start, last]. An area crossing either end makes
  * the whole call fail; holes between areas are fine. With @map_id, every
@@ -788,10 +802,16 @@ static bool iopt_v1_extent(struct io_pagetable *iopt, unsigned long start,
  * crosses its ends. Areas with access pins are announced to the accesses,
  * one at a time, and the unmap starts over once they have let go; an access
  * that keeps its pins makes it fail.
+ *
+ * With @dirty the range's dirty bits are read into the user's bitmap under
+ * the same hold of the locks as the areas are removed, so no other map or
+ * unmap comes in between: the bitmap tells about exactly what this call
+ * unmaps. If the read fails, nothing is unmapped.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 			    unsigned long req_last, unsigned int how,
-			    u64 map_id, unsigned long *unmapped)
+			    u64 map_id, const struct iopt_unmap_dirty *dirty,
+			    unsigned long *unmapped)
 {
 	unsigned long notified_start = 0, notified_last = 0, last;
 	unsigned long unpinned = 0;
@@ -809,6 +829,11 @@ again:
 		      !iopt_v1_extent(iopt, start, &last))) {
 		*unmapped = 0;
 		rc = (how & IOPT_UNMAP_EMPTY_OK) ? 0 : -ENOENT;
+		/* Nothing mapped there: the bitmap reads all clear */
+		if (!rc && dirty)
+			rc = iopt_dirty_read_locked(iopt, start,
+						    last - start + 1, 0, false,
+						    dirty->data);
 		goto out_clear;
 	}
 	for (; area; area = iopt_next_area(area, start, last)) {
@@ -839,6 +864,13 @@ again:
 		goto again;
 	}
 
+	if (dirty) {
+		/* Without clearing: if this fails, the domains keep the bits */
+		rc = iopt_dirty_read_locked(iopt, start, last - start + 1,
+					    dirty->gen, false, dirty->data);
+		if (rc)
+			goto out_clear;
+	}
 	*unmapped = iopt_remove_areas(iopt, start, last, &unpinned);
 	rc = 0;
 	goto out_unlock;
@@ -878,7 +910,43 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	if (rc)
 		return rc;
 	return iopt_unmap_range(iopt, iova, last,
-				empty_ok ? IOPT_UNMAP_EMPTY_OK : 0, 0, unmapped);
+				empty_ok ? IOPT_UNMAP_EMPTY_OK : 0, 0, NULL,
+				unmapped);
+}
+
+/**
+ * iopt_unmap_dirty() - unmap, and report what was dirty in what went
+ * @iopt: the table
+ * @iova: first IOVA, page aligned
+ * @length: bytes, whole pages
+ * @gen: as for iopt_dirty_read_all()
+ * @data: the user bitmap, a bit per page, in u64s, room checked by the
+ *        caller
+ * @unmapped: out: bytes unmapped
+ *
+ * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: iopt_unmap() with @empty_ok, whose
+ * areas have their dirty bits written to @data first, as
+ * iopt_dirty_read_all() reads them, in one step with the unmap (see
+ * iopt_unmap_range()). A page the device dirties after the read and before
+ * its IOPTE is gone is not reported: stop the device's DMA first.
+ *
+ * Context: Process context.
+ * Return: as iopt_unmap(), or an error of the read (then nothing is
+ * unmapped).
+ */
+int iopt_unmap_dirty(struct io_pagetable *iopt, unsigned long iova,
+		     unsigned long length, u64 gen, u64 __user *data,
+		     unsigned long *unmapped)
+{
+	struct iopt_unmap_dirty dirty = { .gen = gen, .data = data };
+	unsigned long last;
+	int rc;
+
+	rc = iopt_user_range_last(iova, length, &last);
+	if (rc)
+		return rc;
+	return iopt_unmap_range(iopt, iova, last, IOPT_UNMAP_EMPTY_OK, 0,
+				&dirty, unmapped);
 }
 
 /**
@@ -907,7 +975,7 @@ int iopt_unmap_v1(struct io_pagetable *iopt, unsigned long iova,
 	if (rc)
 		return rc;
 	return iopt_unmap_range(iopt, iova, last,
-				IOPT_UNMAP_EMPTY_OK | IOPT_UNMAP_V1, 0,
+				IOPT_UNMAP_EMPTY_OK | IOPT_UNMAP_V1, 0, NULL,
 				unmapped);
 }
 
@@ -930,7 +998,7 @@ void iopt_undo_map(struct io_pagetable *iopt, unsigned long iova,
 	unsigned long unmapped;
 
 	iopt_unmap_range(iopt, iova, iova + length - 1, IOPT_UNMAP_EMPTY_OK,
-			 map_id, &unmapped);
+			 map_id, NULL, &unmapped);
 }
 
 /**
@@ -948,7 +1016,7 @@ int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped)
 	unsigned long done = 0;
 	int rc;
 
-	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, IOPT_UNMAP_EMPTY_OK, 0,
+	rc = iopt_unmap_range(iopt, 0, ULONG_MAX, IOPT_UNMAP_EMPTY_OK, 0, NULL,
 			      &done);
 	if (unmapped)
 		*unmapped = done;
@@ -2088,6 +2156,8 @@ static int iopt_dirty_mapped(struct io_pagetable *iopt, unsigned long iova,
 	unsigned long *bits, done, n;
 	int rc = 0;
 
+	lockdep_assert_held(&iopt->iova_rwsem);
+
 	bits = kmalloc(IOPT_DIRTY_CHUNK_BITS / BITS_PER_BYTE,
 		       GFP_KERNEL_ACCOUNT);
 	if (!bits)
@@ -2099,7 +2169,6 @@ static int iopt_dirty_mapped(struct io_pagetable *iopt, unsigned long iova,
 		n = min(nbits - done, IOPT_DIRTY_CHUNK_BITS);
 		last = start + n * PAGE_SIZE - 1;
 		bitmap_zero(bits, n);
-		down_read(&iopt->iova_rwsem);
 		for (area = iopt_first_area(iopt, start, last); area;
 		     area = iopt_next_area(area, start, last)) {
 			unsigned long first = max(area->node.start, start);
@@ -2109,7 +2178,6 @@ static int iopt_dirty_mapped(struct io_pagetable *iopt, unsigned long iova,
 				   ((end - start) >> PAGE_SHIFT) -
 				   ((first - start) >> PAGE_SHIFT) + 1);
 		}
-		up_read(&iopt->iova_rwsem);
 		if (copy_to_user(data + done / 64, bits,
 				 DIV_ROUND_UP(n, 64) * sizeof(u64)))
 			rc = -EFAULT;
@@ -2129,6 +2197,7 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
 	int rc = 0;
 
 	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held(&iopt->iova_rwsem);
 
 	if (clear_user(data, DIV_ROUND_UP(length >> PAGE_SHIFT, 64) *
 				     sizeof(u64)))
@@ -2142,12 +2211,25 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
 		bitmap = iova_bitmap_alloc(iova, length, PAGE_SIZE, data);
 		if (IS_ERR(bitmap))
 			return PTR_ERR(bitmap);
-		down_read(&iopt->iova_rwsem);
 		rc = iova_bitmap_for_each(bitmap, &walk, iopt_dirty_window);
-		up_read(&iopt->iova_rwsem);
 		iova_bitmap_free(bitmap);
 	}
 	return rc;
+}
+
+/*
+ * iopt_dirty_read_all() with both locks held (iova_rwsem either way), the
+ * range checked by the caller
+ */
+static int iopt_dirty_read_locked(struct io_pagetable *iopt,
+				  unsigned long iova, unsigned long length,
+				  u64 gen, bool clear, u64 __user *data)
+{
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	if (gen && gen == iopt->domains_gen && iopt_dirty_hw(iopt))
+		return iopt_dirty_read_hw(iopt, iova, length, clear, data);
+	return iopt_dirty_mapped(iopt, iova, length >> PAGE_SHIFT, data);
 }
 
 /**
@@ -2166,7 +2248,9 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
  * the domains tell, and with @clear their bits are cleared. Otherwise every
  * mapped page is reported dirty, at every read, as type1 does with a
  * device whose IOMMU cannot tell. A failed read may have cleared the bits
- * of some domains: without @clear it changes nothing.
+ * of some domains: without @clear it changes nothing. The IOVA lock is
+ * held for reading across the whole read, so the bitmap is of one state of
+ * the table: maps and unmaps wait for it (as type1's do for its lock).
  *
  * Context: Process context.
  * Return: 0; -EINVAL if the range cuts an area; -EFAULT; -ENOMEM; a driver
@@ -2176,17 +2260,11 @@ int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
 			unsigned long length, u64 gen, bool clear,
 			u64 __user *data)
 {
-	bool cuts;
-
 	guard(rwsem_read)(&iopt->domains_rwsem);
-	down_read(&iopt->iova_rwsem);
-	cuts = iopt_range_cuts_area(iopt, iova, iova + length - 1);
-	up_read(&iopt->iova_rwsem);
-	if (cuts)
+	guard(rwsem_read)(&iopt->iova_rwsem);
+	if (iopt_range_cuts_area(iopt, iova, iova + length - 1))
 		return -EINVAL;
-	if (gen && gen == iopt->domains_gen && iopt_dirty_hw(iopt))
-		return iopt_dirty_read_hw(iopt, iova, length, clear, data);
-	return iopt_dirty_mapped(iopt, iova, length >> PAGE_SHIFT, data);
+	return iopt_dirty_read_locked(iopt, iova, length, gen, clear, data);
 }
 
 /**

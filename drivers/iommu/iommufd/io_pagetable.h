@@ -345,6 +345,9 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	       unsigned long length, bool empty_ok, unsigned long *unmapped);
 int iopt_unmap_v1(struct io_pagetable *iopt, unsigned long iova,
 		  unsigned long length, unsigned long *unmapped);
+int iopt_unmap_dirty(struct io_pagetable *iopt, unsigned long iova,
+		     unsigned long length, u64 gen, u64 __user *data,
+		     unsigned long *unmapped);
 int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped);
 int iopt_invalidate_vaddr(struct io_pagetable *iopt, unsigned long iova,
 			  unsigned long length, unsigned int how,

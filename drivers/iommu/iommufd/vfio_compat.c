@@ -367,21 +367,21 @@ static int vfio_bitmap_check(const struct vfio_bitmap *bitmap, u64 size)
 }
 
 /*
- * Report the dirty pages of [@iova, @iova + @size) into @bitmap, clearing
- * them in the domains if @clear
+ * The compat IOAS's dirty tracking state, for a read of its bitmap: -EBUSY
+ * if @ioas is no longer the compat IOAS, -EINVAL if tracking is off (as
+ * type1 says). The read itself runs without compat_lock: a concurrent stop
+ * makes it a read from just before the stop.
  */
-static int vfio_dirty_report(struct iommufd_ctx *ictx,
-			     struct iommufd_ioas *ioas, u64 iova, u64 size,
-			     bool clear, const struct vfio_bitmap *bitmap)
+static int vfio_dirty_gen(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  u64 *gen)
 {
 	guard(mutex)(&ictx->compat_lock);
 	if (ictx->vfio_ioas != ioas)
 		return -EBUSY;
 	if (!ictx->vfio_dirty)
 		return -EINVAL;
-	return iopt_dirty_read_all(&ioas->iopt, iova, size,
-				   ictx->vfio_dirty_gen, clear,
-				   bitmap->data);
+	*gen = ictx->vfio_dirty_gen;
+	return 0;
 }
 
 /* Type1's checks of an unmap request, before anything is looked at */
@@ -408,18 +408,20 @@ static int vfio_unmap_check(struct vfio_iommu_type1_dma_unmap *unmap,
 
 /*
  * VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP: the struct vfio_bitmap that follows
- * the request, checked, and the range's dirty bits written to it before the
- * unmap (type1v2's: the range may not cut a mapping). They are read without
- * clearing them: the unmap that follows takes them away with the IOPTEs,
- * and if it (or this read) fails, the domains still hold every bit for the
- * next read. Only the user's bitmap is then overwritten.
+ * the request, checked, and the unmap (type1v2's: the range may not cut a
+ * mapping) with the dirty bits of what it takes written to it, read in one
+ * step with the unmap (iopt_unmap_dirty()). If the unmap fails, the
+ * domains keep every bit for the next read; only the user's bitmap may
+ * have been written.
  */
 static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
 			    struct iommufd_ioas *ioas,
 			    struct vfio_iommu_type1_dma_unmap *unmap,
-			    void __user *uarg, size_t minsz)
+			    void __user *uarg, size_t minsz,
+			    unsigned long *unmapped)
 {
 	struct vfio_bitmap bitmap;
+	u64 gen;
 	int rc;
 
 	if (unmap->argsz < minsz + sizeof(bitmap))
@@ -429,8 +431,11 @@ static int vfio_unmap_dirty(struct iommufd_ctx *ictx,
 	rc = vfio_bitmap_check(&bitmap, unmap->size);
 	if (rc)
 		return rc;
-	return vfio_dirty_report(ictx, ioas, unmap->iova, unmap->size, false,
-				 &bitmap);
+	rc = vfio_dirty_gen(ictx, ioas, &gen);
+	if (rc)
+		return rc;
+	return iopt_unmap_dirty(&ioas->iopt, unmap->iova, unmap->size, gen,
+				bitmap.data, unmapped);
 }
 
 static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
@@ -460,12 +465,10 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 	ioas = type1_get_ioas(ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP) {
-		rc = vfio_unmap_dirty(ictx, ioas, &unmap, uarg, minsz);
-		if (rc)
-			goto out_put;
-	}
-	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)
+		rc = vfio_unmap_dirty(ictx, ioas, &unmap, uarg, minsz,
+				      &unmapped);
+	else if (unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR)
 		rc = iopt_invalidate_vaddr(&ioas->iopt, iova, length, how,
 					   &unmapped);
 	else if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL)
@@ -474,7 +477,6 @@ static int vfio_unmap_dma(struct iommufd_ctx *ictx, void __user *uarg)
 		rc = iopt_unmap_v1(&ioas->iopt, iova, length, &unmapped);
 	else
 		rc = iopt_unmap(&ioas->iopt, iova, length, true, &unmapped);
-out_put:
 	iommufd_put_object(ictx, &ioas->obj);
 	/* A range that cuts a mapping (type1v2): EINVAL, as type1 says */
 	if (rc == -ENOENT)
@@ -536,6 +538,7 @@ static int vfio_dirty_get(struct iommufd_ctx *ictx,
 			  size_t data_size)
 {
 	struct vfio_iommu_type1_dirty_bitmap_get range;
+	u64 gen;
 	int rc;
 
 	if (data_size < sizeof(range))
@@ -549,8 +552,11 @@ static int vfio_dirty_get(struct iommufd_ctx *ictx,
 	rc = vfio_bitmap_check(&range.bitmap, range.size);
 	if (rc)
 		return rc;
-	return vfio_dirty_report(ictx, ioas, range.iova, range.size, true,
-				 &range.bitmap);
+	rc = vfio_dirty_gen(ictx, ioas, &gen);
+	if (rc)
+		return rc;
+	return iopt_dirty_read_all(&ioas->iopt, range.iova, range.size, gen,
+				   true, range.bitmap.data);
 }
 
 #define VFIO_DIRTY_FLAGS                                                   \

@@ -23,6 +23,7 @@
 
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
+#include "iommufd_type1.h"
 
 #define SLOW_PAGES	64
 #define SLOW_LEN	(SLOW_PAGES * page_size)
@@ -700,6 +701,134 @@ TEST_F(inflight, unbind_during_hw_info_copy)
 	EXPECT_EQ(IOMMU_HW_INFO_SELFTEST_REGVAL,
 		  ((struct iommu_test_hw_info *)info.buf)->test_reg);
 	munmap(info.buf, page_size);
+}
+
+/* An IOMMU_IOAS_UNMAP run in a thread; @tid names it in /proc */
+struct unmap_job {
+	int fd;
+	__u32 ioas_id;
+	__u64 iova;
+	__u64 len;
+	int rc;
+	atomic_int tid;
+	atomic_bool done;
+};
+
+static void *unmap_job_run(void *arg)
+{
+	struct unmap_job *job = arg;
+
+	atomic_store(&job->tid, syscall(SYS_gettid));
+	job->rc = ioas_unmap(job->fd, job->ioas_id, job->iova, job->len, NULL);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/*
+ * Start @job's unmap and wait until it sleeps in the kernel (state D);
+ * false if it finishes instead, or does not block within PROMPT_MS
+ */
+static bool start_blocked_unmap(struct unmap_job *job, pthread_t *thread)
+{
+	char path[64];
+	int ms;
+
+	if (pthread_create(thread, NULL, unmap_job_run, job))
+		return false;
+	while (!atomic_load(&job->tid))
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat",
+		 atomic_load(&job->tid));
+	for (ms = PROMPT_MS; ms > 0 && !atomic_load(&job->done); ms--) {
+		if (proc_state(path) == 'D')
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* VFIO_IOMMU_UNMAP_DMA with the dirty bitmap, run in a thread */
+struct unmap_dirty_job {
+	int fd;
+	__u64 iova;
+	__u64 len;
+	__u64 *bitmap;
+	__u64 unmapped;
+	int rc;
+};
+
+static void *unmap_dirty_job_run(void *arg)
+{
+	struct unmap_dirty_job *job = arg;
+	struct type1_unmap_dirty cmd;
+
+	type1_unmap_dirty_init(&cmd, job->iova, job->len, page_size,
+			       TYPE1_BITMAP_BYTES(job->len / page_size),
+			       job->bitmap);
+	job->rc = ifd_ioctl(job->fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+	job->unmapped = cmd.unmap.size;
+	return NULL;
+}
+
+/*
+ * An unmap with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP reports the dirty
+ * bits of exactly what it unmaps: no other unmap (or map) of the IOAS
+ * comes between its read of the bits and its removal of the mappings.
+ * Here the read waits on a userfault in the user's bitmap; an
+ * IOMMU_IOAS_UNMAP of the same range from another thread must wait for it
+ * too, and then finds nothing left. (Were they two steps, that unmap
+ * would take the mapping whose bits were read, and the compat unmap would
+ * take whatever is there next.)
+ */
+TEST_F(inflight, unmap_dirty_bitmap_is_one_step)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.ioas_id = self->ioas_id,
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+	struct uffdio_copy copy = {
+		.dst = (__u64)(uintptr_t)self->slow,
+		.src = (__u64)(uintptr_t)self->data,
+		.len = page_size,
+	};
+	struct unmap_dirty_job job = {
+		.fd = self->fd,
+		.iova = IOVA_QUICK,
+		.len = SLOW_LEN,
+		.bitmap = (__u64 *)self->slow,
+	};
+	struct unmap_job other = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.iova = IOVA_QUICK,
+		.len = SLOW_LEN,
+	};
+	struct vfio_iommu_type1_dirty_bitmap start = {
+		.argsz = sizeof(start),
+		.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+	pthread_t thread, other_thread;
+
+	ASSERT_OK(ifd_ioctl(self->fd, IOMMU_VFIO_IOAS, &vioas));
+	ASSERT_OK(ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->quick, SLOW_LEN,
+			      IOVA_QUICK));
+	/* No dirty tracking in the mock's domain: every mapped page is dirty */
+	ASSERT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &start));
+
+	ASSERT_OK(pthread_create(&thread, NULL, unmap_dirty_job_run, &job));
+	ASSERT_OK(wait_fault(self->uffd));
+	EXPECT_TRUE(start_blocked_unmap(&other, &other_thread));
+
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	pthread_join(thread, NULL);
+	pthread_join(other_thread, NULL);
+	EXPECT_OK(job.rc);
+	EXPECT_EQ(SLOW_LEN, job.unmapped);
+	EXPECT_EQ(~0ULL, job.bitmap[0]);
+	EXPECT_ERR(ENOENT, other.rc);
+	EXPECT_OK(mock_check_pins(self->fd, self->quick, SLOW_LEN, 0));
 }
 
 TEST_HARNESS_MAIN
