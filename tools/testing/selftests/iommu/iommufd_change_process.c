@@ -363,6 +363,55 @@ TEST_F(change, limit_holds_it_once)
 	EXPECT_EQ(FILE_KIB, charged(self, variant));
 }
 
+/* What retake_child() maps with, and where it is counted */
+struct retake_args {
+	struct _test_data_change *self;
+	const char *counter;
+};
+
+/*
+ * Child side of limit_holds_retake: under a limit that holds the mapping
+ * once, map it, then take over the context it pays for already.
+ */
+static int retake_child(void *arg)
+{
+	struct retake_args *a = arg;
+	struct rlimit lim = {
+		.rlim_cur = FILE_LEN + FILE_LEN / 2,
+		.rlim_max = FILE_LEN + FILE_LEN / 2,
+	};
+	int rc;
+
+	if (setrlimit(RLIMIT_MEMLOCK, &lim))
+		return child_failed(3, "setrlimit");
+	if (drop_capability(CAP_IPC_LOCK))
+		return child_failed(4, "drop CAP_IPC_LOCK");
+	if (map_memfd(a->self, a->self->ioas_id, 0, BASE_IOVA))
+		return child_failed(5, "map under the limit");
+	rc = change_process(a->self->fd, 0);
+	if (rc) {
+		fprintf(stderr, "# change_process: %d, wanted 0\n", rc);
+		return 6;
+	}
+	if (proc_status_kib(a->counter) != FILE_KIB)
+		return child_failed(7, "the charge changed");
+	return 0;
+}
+
+/*
+ * The process that pays taking the context over again moves nothing, so
+ * a limit that holds its pins once is enough in either mode (charging its
+ * mm a second time on the way needed twice the limit per process).
+ */
+TEST_F(change, limit_holds_retake)
+{
+	struct retake_args a = { .self = self, .counter = variant->counter };
+
+	EXPECT_EQ(0, run_in_child(retake_child, &a));
+	ASSERT_OK(change_process(self->fd, 0));
+	EXPECT_EQ(FILE_KIB, charged(self, variant));
+}
+
 /* A non-zero reserved member is refused before anything moves */
 TEST_F(change, reserved)
 {
