@@ -831,4 +831,67 @@ TEST_F(inflight, unmap_dirty_bitmap_is_one_step)
 	EXPECT_OK(mock_check_pins(self->fd, self->quick, SLOW_LEN, 0));
 }
 
+/* An access read, run in a thread */
+struct rw_job {
+	int fd;
+	int access_fd;
+	__u64 iova;
+	char out[64];
+	int rc;
+	atomic_bool done;
+};
+
+static void *rw_job_run(void *arg)
+{
+	struct rw_job *job = arg;
+
+	job->rc = mock_access_rw(job->fd, job->access_fd, job->iova, job->out,
+				 sizeof(job->out), 0);
+	atomic_store(&job->done, true);
+	return NULL;
+}
+
+/*
+ * An emulated device's copy is DMA: once an unmap of its range returns,
+ * the copy is over. A copy through the user address that waits on a fault
+ * (here a userfault; nothing pins the memory of an IOAS without a domain)
+ * therefore holds the unmap until it completes, as VFIO type1 holds its
+ * unmaps across vfio_dma_rw(). Both then complete, the copy with the data.
+ */
+TEST_F(inflight, unmap_waits_for_access_copy)
+{
+	struct uffdio_copy copy = {
+		.dst = (__u64)(uintptr_t)self->slow,
+		.src = (__u64)(uintptr_t)self->data,
+		.len = SLOW_LEN,
+	};
+	struct rw_job rw = { .fd = self->fd, .iova = IOVA_SLOW };
+	struct unmap_job unmap = {
+		.fd = self->fd,
+		.iova = IOVA_SLOW,
+		.len = SLOW_LEN,
+	};
+	pthread_t rw_thread, unmap_thread;
+
+	ASSERT_OK(ioas_alloc(self->fd, &unmap.ioas_id));
+	ASSERT_OK(ioas_map_at(self->fd, unmap.ioas_id, self->slow, SLOW_LEN,
+			      IOVA_SLOW));
+	ASSERT_OK(mock_access_create(self->fd, unmap.ioas_id, 0,
+				     &rw.access_fd));
+	ASSERT_OK(pthread_create(&rw_thread, NULL, rw_job_run, &rw));
+	ASSERT_OK(wait_fault(self->uffd));
+
+	EXPECT_TRUE(start_blocked_unmap(&unmap, &unmap_thread));
+	EXPECT_FALSE(atomic_load(&rw.done));
+
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	pthread_join(rw_thread, NULL);
+	pthread_join(unmap_thread, NULL);
+	EXPECT_OK(rw.rc);
+	EXPECT_EQ((char)0xa5, rw.out[0]);
+	EXPECT_EQ((char)0xa5, rw.out[63]);
+	EXPECT_OK(unmap.rc);
+	EXPECT_OK(close(rw.access_fd));
+}
+
 TEST_HARNESS_MAIN
