@@ -928,7 +928,10 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
  * areas have their dirty bits written to @data first, as
  * iopt_dirty_read_all() reads them, in one step with the unmap (see
  * iopt_unmap_range()). A page the device dirties after the read and before
- * its IOPTE is gone is not reported: stop the device's DMA first.
+ * its IOPTE is gone is not reported: stop the device's DMA first. As with
+ * type1, accesses with pins in the range are told to unpin before the
+ * bitmap is written: if that write fails, the mapping stays, and they
+ * have let go of it.
  *
  * Context: Process context.
  * Return: as iopt_unmap(), or an error of the read (then nothing is
@@ -1921,32 +1924,50 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt,
 
 /**
  * struct iopt_dirty_walk - state of a dirty bitmap read
+ * @iopt: the table, whose iova_rwsem the reader holds (either way)
  * @domain: the domain to read
  * @flags: IOMMU_DIRTY_NO_CLEAR or 0
  */
 struct iopt_dirty_walk {
+	struct io_pagetable *iopt;
 	struct iommu_domain *domain;
 	unsigned long flags;
 };
 
 /*
- * Called for each window of the user bitmap. iommu_dirty_bitmap_init()
- * starts the gather afresh, so every window flushes the IOTLB for the bits
- * it cleared before the next one begins.
+ * Called for each window of the user bitmap. Only the live areas of the
+ * window are read: a busy area is being filled or torn down without the
+ * iova_rwsem, its page tables may be freed under the driver's walk, and
+ * the holes have nothing to tell. iommu_dirty_bitmap_init() starts the
+ * gather afresh, so every window flushes the IOTLB for the bits it cleared
+ * before the next one begins.
  */
 static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
 			     size_t length, void *opaque)
 {
 	struct iopt_dirty_walk *walk = opaque;
 	struct iommu_domain *domain = walk->domain;
+	unsigned long last = iova + length - 1;
 	struct iommu_iotlb_gather gather;
 	struct iommu_dirty_bitmap dirty;
-	int rc;
+	struct iopt_area *area;
+	int rc = 0;
+
+	lockdep_assert_held(&walk->iopt->iova_rwsem);
 
 	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
-	rc = domain->dirty_ops->read_and_clear_dirty(domain, iova, length,
-						     walk->flags, &dirty);
+	for (area = iopt_first_area(walk->iopt, iova, last); area && !rc;
+	     area = iopt_next_area(area, iova, last)) {
+		unsigned long start = max(area->node.start, iova);
+		unsigned long end = min(area->node.last, last);
+
+		rc = domain->dirty_ops->read_and_clear_dirty(domain, start,
+							     end - start + 1,
+							     walk->flags,
+							     &dirty);
+	}
 	iommu_iotlb_sync(domain, &gather);
+	cond_resched();
 	return rc;
 }
 
@@ -1973,7 +1994,7 @@ int iopt_dirty_read(struct io_pagetable *iopt,
 		    unsigned long flags,
 		    struct iommu_hwpt_get_dirty_bitmap *cmd)
 {
-	struct iopt_dirty_walk walk = { .domain = domain };
+	struct iopt_dirty_walk walk = { .iopt = iopt, .domain = domain };
 	struct iova_bitmap *bitmap;
 	unsigned long last;
 	int rc;
@@ -2204,6 +2225,7 @@ static int iopt_dirty_read_hw(struct io_pagetable *iopt, unsigned long iova,
 		return -EFAULT;
 	for (i = 0; i != iopt->next_domain_id && !rc; i++) {
 		struct iopt_dirty_walk walk = {
+			.iopt = iopt,
 			.domain = iopt_domain(iopt, i),
 			.flags = clear ? 0 : IOMMU_DIRTY_NO_CLEAR,
 		};

@@ -724,24 +724,27 @@ static void *unmap_job_run(void *arg)
 	return NULL;
 }
 
-/*
- * Start @job's unmap and wait until it sleeps in the kernel (state D);
- * false if it finishes instead, or does not block within PROMPT_MS
- */
-static bool start_blocked_unmap(struct unmap_job *job, pthread_t *thread)
-{
-	char path[64];
-	int ms;
+/* How long a thread must stay asleep in the kernel to count as blocked */
+#define BLOCKED_MS	100
 
-	if (pthread_create(thread, NULL, unmap_job_run, job))
-		return false;
-	while (!atomic_load(&job->tid))
+/*
+ * Wait until @job's unmap, started in a thread of its own, sleeps in the
+ * kernel (state D) without a break for BLOCKED_MS and has not finished:
+ * true then; false if it finishes, or does not block so within PROMPT_MS.
+ */
+static bool unmap_blocked(struct unmap_job *job)
+{
+	int ms, asleep = 0;
+	char path[64];
+
+	for (ms = PROMPT_MS; !atomic_load(&job->tid) && ms > 0; ms--)
 		usleep(1000);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat",
 		 atomic_load(&job->tid));
-	for (ms = PROMPT_MS; ms > 0 && !atomic_load(&job->done); ms--) {
-		if (proc_state(path) == 'D')
-			return true;
+	for (; ms > 0 && !atomic_load(&job->done); ms--) {
+		asleep = proc_state(path) == 'D' ? asleep + 1 : 0;
+		if (asleep >= BLOCKED_MS)
+			return !atomic_load(&job->done);
 		usleep(1000);
 	}
 	return false;
@@ -771,6 +774,45 @@ static void *unmap_dirty_job_run(void *arg)
 }
 
 /*
+ * Make the IOAS the compat container's (type1v2) and start its dirty
+ * tracking. With @hw, the mock device first moves to a HWPT with dirty
+ * tracking, which leaves that the IOAS's only domain: the bits then come
+ * from the domain (its id in *@dirty_hwpt), else every mapped page reads
+ * dirty.
+ */
+static int compat_dirty_start(struct _test_data_inflight *self, bool hw,
+			      __u32 *dirty_hwpt)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.ioas_id = self->ioas_id,
+		.op = IOMMU_VFIO_IOAS_SET,
+	};
+	struct vfio_iommu_type1_dirty_bitmap start = {
+		.argsz = sizeof(start),
+		.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+	int rc;
+
+	if (hw) {
+		rc = hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, dirty_hwpt);
+		if (!rc)
+			rc = mock_replace(self->fd, self->stdev_id, *dirty_hwpt,
+					  NULL);
+		if (rc)
+			return rc;
+	}
+	rc = ifd_ioctl(self->fd, IOMMU_VFIO_IOAS, &vioas);
+	if (!rc)
+		rc = ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) ?
+			     -errno : 0;
+	if (!rc)
+		rc = ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &start);
+	return rc;
+}
+
+/*
  * An unmap with VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP reports the dirty
  * bits of exactly what it unmaps: no other unmap (or map) of the IOAS
  * comes between its read of the bits and its removal of the mappings.
@@ -778,15 +820,13 @@ static void *unmap_dirty_job_run(void *arg)
  * IOMMU_IOAS_UNMAP of the same range from another thread must wait for it
  * too, and then finds nothing left. (Were they two steps, that unmap
  * would take the mapping whose bits were read, and the compat unmap would
- * take whatever is there next.)
+ * take whatever is there next.) With @hw the bits come from a domain with
+ * dirty tracking, read while the unmap holds the IOAS's lock for writing;
+ * without, every mapped page is dirty.
  */
-TEST_F(inflight, unmap_dirty_bitmap_is_one_step)
+static void unmap_dirty_one_step(struct __test_metadata *_metadata,
+				 struct _test_data_inflight *self, bool hw)
 {
-	struct iommu_vfio_ioas vioas = {
-		.size = sizeof(vioas),
-		.ioas_id = self->ioas_id,
-		.op = IOMMU_VFIO_IOAS_SET,
-	};
 	struct uffdio_copy copy = {
 		.dst = (__u64)(uintptr_t)self->slow,
 		.src = (__u64)(uintptr_t)self->data,
@@ -804,31 +844,130 @@ TEST_F(inflight, unmap_dirty_bitmap_is_one_step)
 		.iova = IOVA_QUICK,
 		.len = SLOW_LEN,
 	};
-	struct vfio_iommu_type1_dirty_bitmap start = {
-		.argsz = sizeof(start),
-		.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
-	};
+	__u64 marks[SLOW_PAGES / 64] = {}, nr = 0;
 	pthread_t thread, other_thread;
+	__u32 dirty_hwpt = 0;
 
-	ASSERT_OK(ifd_ioctl(self->fd, IOMMU_VFIO_IOAS, &vioas));
-	ASSERT_OK(ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	ASSERT_OK(compat_dirty_start(self, hw, &dirty_hwpt));
 	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->quick, SLOW_LEN,
 			      IOVA_QUICK));
-	/* No dirty tracking in the mock's domain: every mapped page is dirty */
-	ASSERT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &start));
+	if (hw) {
+		/* The device writes the second page of each 64 */
+		marks[0] = 2;
+		ASSERT_OK(mock_dirty_mark(self->fd, dirty_hwpt, IOVA_QUICK,
+					  SLOW_LEN, page_size, marks, &nr));
+		ASSERT_LT(0, nr);
+	}
 
 	ASSERT_OK(pthread_create(&thread, NULL, unmap_dirty_job_run, &job));
 	ASSERT_OK(wait_fault(self->uffd));
-	EXPECT_TRUE(start_blocked_unmap(&other, &other_thread));
+	ASSERT_OK(pthread_create(&other_thread, NULL, unmap_job_run, &other));
+	EXPECT_TRUE(unmap_blocked(&other));
+	EXPECT_FALSE(atomic_load(&other.done));
 
 	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
 	pthread_join(thread, NULL);
 	pthread_join(other_thread, NULL);
 	EXPECT_OK(job.rc);
 	EXPECT_EQ(SLOW_LEN, job.unmapped);
-	EXPECT_EQ(~0ULL, job.bitmap[0]);
+	EXPECT_EQ(hw ? 2ULL : ~0ULL, job.bitmap[0]);
 	EXPECT_ERR(ENOENT, other.rc);
 	EXPECT_OK(mock_check_pins(self->fd, self->quick, SLOW_LEN, 0));
+}
+
+TEST_F(inflight, unmap_dirty_bitmap_is_one_step)
+{
+	unmap_dirty_one_step(_metadata, self, false);
+}
+
+TEST_F(inflight, unmap_dirty_bitmap_is_one_step_hw)
+{
+	unmap_dirty_one_step(_metadata, self, true);
+}
+
+/* An IOMMU_IOAS_COPY run in a thread */
+struct copy_job {
+	int fd;
+	__u32 dst_id;
+	__u32 src_id;
+	__u64 src_iova;
+	__u64 len;
+	__u64 dst_iova;
+	int rc;
+};
+
+static void *copy_job_run(void *arg)
+{
+	struct copy_job *job = arg;
+
+	job->rc = ioas_copy(job->fd, job->dst_id, job->src_id, job->src_iova,
+			    job->len, &job->dst_iova,
+			    IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+			    IOMMU_IOAS_MAP_WRITEABLE);
+	return NULL;
+}
+
+/*
+ * A dirty bitmap read looks at the domains only where the IOAS has live
+ * mappings. A map in flight may have filled part of a domain already
+ * (here an IOMMU_IOAS_COPY of two mappings, the first in the domain while
+ * the second waits on a userfault), and its unwind or a racing unmap frees
+ * those page tables without the IOVA lock the reader holds, so a read
+ * there would walk them while they go. The range in flight reads clean,
+ * as it does for an IOAS without dirty tracking, and the bits the device
+ * left there stay in the domain.
+ */
+TEST_F(inflight, dirty_read_skips_map_in_flight)
+{
+	struct uffdio_copy uc = {
+		.dst = (__u64)(uintptr_t)self->slow,
+		.src = (__u64)(uintptr_t)self->data,
+		.len = SLOW_LEN,
+	};
+	__u64 marks[2 * SLOW_PAGES / 64], bitmap[2 * SLOW_PAGES / 64];
+	struct copy_job job = {
+		.fd = self->fd,
+		.dst_id = self->ioas_id,
+		.src_iova = IOVA_QUICK,
+		.len = 2 * SLOW_LEN,
+		.dst_iova = IOVA_SLOW,
+	};
+	struct type1_dirty_get get;
+	__u32 dirty_hwpt;
+	pthread_t thread;
+	__u64 nr = 0;
+
+	ASSERT_OK(compat_dirty_start(self, true, &dirty_hwpt));
+	/* A source IOAS without domains: nothing in it is pinned yet */
+	ASSERT_OK(ioas_alloc(self->fd, &job.src_id));
+	ASSERT_OK(ioas_map_at(self->fd, job.src_id, self->quick, SLOW_LEN,
+			      IOVA_QUICK));
+	ASSERT_OK(ioas_map_at(self->fd, job.src_id, self->slow, SLOW_LEN,
+			      IOVA_QUICK + SLOW_LEN));
+	ASSERT_OK(pthread_create(&thread, NULL, copy_job_run, &job));
+	ASSERT_OK(wait_fault(self->uffd));
+
+	/* The first half is in the domain, and the device writes all of it */
+	memset(marks, 0xff, sizeof(marks));
+	ASSERT_OK(mock_dirty_mark(self->fd, dirty_hwpt, IOVA_SLOW,
+				  2 * SLOW_LEN, page_size, marks, &nr));
+	ASSERT_LT(0, nr);
+
+	memset(bitmap, 0x33, sizeof(bitmap));
+	type1_dirty_get_init(&get, IOVA_SLOW, 2 * SLOW_LEN, page_size,
+			     sizeof(bitmap), bitmap);
+	ASSERT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	EXPECT_EQ(0, bitmap[0]);
+	EXPECT_EQ(0, bitmap[1]);
+
+	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &uc));
+	pthread_join(thread, NULL);
+	ASSERT_OK(job.rc);
+	ASSERT_EQ(IOVA_SLOW, job.dst_iova);
+	memset(bitmap, 0, sizeof(bitmap));
+	ASSERT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	EXPECT_EQ(~0ULL, bitmap[0]);
+	EXPECT_EQ(0, bitmap[1]);
 }
 
 /* An access read, run in a thread */
@@ -881,7 +1020,9 @@ TEST_F(inflight, unmap_waits_for_access_copy)
 	ASSERT_OK(pthread_create(&rw_thread, NULL, rw_job_run, &rw));
 	ASSERT_OK(wait_fault(self->uffd));
 
-	EXPECT_TRUE(start_blocked_unmap(&unmap, &unmap_thread));
+	ASSERT_OK(pthread_create(&unmap_thread, NULL, unmap_job_run, &unmap));
+	EXPECT_TRUE(unmap_blocked(&unmap));
+	EXPECT_FALSE(atomic_load(&unmap.done));
 	EXPECT_FALSE(atomic_load(&rw.done));
 
 	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
