@@ -369,8 +369,10 @@ static int vfio_bitmap_check(const struct vfio_bitmap *bitmap, u64 size)
 /*
  * The compat IOAS's dirty tracking state, for a read of its bitmap: -EBUSY
  * if @ioas is no longer the compat IOAS, -EINVAL if tracking is off (as
- * type1 says). The read itself runs without compat_lock: a concurrent stop
- * makes it a read from just before the stop.
+ * type1 says). The read itself runs without compat_lock: one that races a
+ * stop either reads the bits from before the stop or, the domains having
+ * stopped already, fails with their -EINVAL, which is what type1 answers
+ * once tracking is off.
  */
 static int vfio_dirty_gen(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  u64 *gen)
@@ -509,6 +511,9 @@ static int vfio_dirty_start(struct iommufd_ctx *ictx,
 	guard(mutex)(&ictx->compat_lock);
 	if (ictx->vfio_ioas != ioas)
 		return -EBUSY;
+	/* Checked again here: VFIO_SET_IOMMU may have switched to v1 since */
+	if (ictx->vfio_v1)
+		return -EACCES;
 	if (ictx->vfio_dirty)
 		return 0;
 	rc = iopt_dirty_track_all(&ioas->iopt, true, &gen);
