@@ -53,9 +53,11 @@
  *                                     ioctl, written by CHANGE_PROCESS
  *  iommufd_ctx::compat_lock           the compat IOAS pointer, mode and
  *                                     VFIO dirty tracking state; held over
- *                                     that tracking's start, stop and read
- *                                     (then the io_pagetable locks), and
- *                                     to make and publish the compat IOAS
+ *                                     that tracking's start and stop (then
+ *                                     the io_pagetable locks), and to make
+ *                                     and publish the compat IOAS; a read
+ *                                     of the bits samples the state under
+ *                                     it and reads without it
  *  iommufd_ioas::mutex                the IOAS's list of HWPTs; held while
  *                                     an auto domain is found or made,
  *                                     filled and attached
@@ -69,7 +71,11 @@
  *                                     written to add or remove a domain or
  *                                     access
  *   (the locks of an access driver's unmap callback, which runs here)
- *  io_pagetable::iova_rwsem           the IOVA trees; held briefly
+ *  io_pagetable::iova_rwsem           the IOVA trees; held briefly,
+ *                                     except by a dirty bitmap read, which
+ *                                     writes the user's bitmap under it
+ *                                     (as type1 does under its lock): a
+ *                                     fault there holds the IOAS
  *  iopt_pages::mutex                  the pin trees, PFN store and charge
  *                                     of one range of memory
  *  mmap_lock, shmem/hugetlbfs locks   taken by GUP and memfd_pin_folios()
