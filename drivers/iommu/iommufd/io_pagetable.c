@@ -1935,12 +1935,24 @@ struct iopt_dirty_walk {
 };
 
 /*
+ * Bytes a single read_and_clear_dirty() call may walk: aligned so that it
+ * never cuts an IOPTE of the sizes IOMMUs use, small enough that the walk
+ * reschedules now and then whatever the bitmap's page size.
+ */
+#define IOPT_DIRTY_STEP SZ_1G
+
+/*
  * Called for each window of the user bitmap. Only the live areas of the
- * window are read: a busy area is being filled or torn down without the
- * iova_rwsem, its page tables may be freed under the driver's walk, and
- * the holes have nothing to tell. iommu_dirty_bitmap_init() starts the
- * gather afresh, so every window flushes the IOTLB for the bits it cleared
- * before the next one begins.
+ * window are read. A busy area is being filled, or unwound after a failed
+ * fill, without the iova_rwsem the reader holds, and that may free page
+ * tables under a driver's walk; the holes have nothing to tell. This
+ * relies on a rule the IOMMU page table drivers keep: a map or unmap of
+ * one IOVA range frees no page table that the walk of a disjoint range
+ * reaches. A driver records whole IOPTEs, so the bits of a large IOPTE at
+ * the edge of an area may still spill past it: over-reporting, never a
+ * lost bit. iommu_dirty_bitmap_init() starts the gather afresh, so every
+ * window flushes the IOTLB for the bits it cleared before the next one
+ * begins.
  */
 static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
 			     size_t length, void *opaque)
@@ -1961,13 +1973,20 @@ static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
 		unsigned long start = max(area->node.start, iova);
 		unsigned long end = min(area->node.last, last);
 
-		rc = domain->dirty_ops->read_and_clear_dirty(domain, start,
-							     end - start + 1,
-							     walk->flags,
-							     &dirty);
+		while (!rc) {
+			unsigned long step_end =
+				min(end, (start | (IOPT_DIRTY_STEP - 1)));
+
+			rc = domain->dirty_ops->read_and_clear_dirty(domain,
+					start, step_end - start + 1,
+					walk->flags, &dirty);
+			cond_resched();
+			if (step_end == end)
+				break;
+			start = step_end + 1;
+		}
 	}
 	iommu_iotlb_sync(domain, &gather);
-	cond_resched();
 	return rc;
 }
 
@@ -2271,8 +2290,9 @@ static int iopt_dirty_read_locked(struct io_pagetable *iopt,
  * mapped page is reported dirty, at every read, as type1 does with a
  * device whose IOMMU cannot tell. A failed read may have cleared the bits
  * of some domains: without @clear it changes nothing. The IOVA lock is
- * held for reading across the whole read, so the bitmap is of one state of
- * the table: maps and unmaps wait for it (as type1's do for its lock).
+ * held for reading across the whole read, so no map or unmap changes the
+ * live areas it reads (as type1's wait for its lock). Maps and unmaps in
+ * flight go on with their busy areas, which read clean.
  *
  * Context: Process context.
  * Return: 0; -EINVAL if the range cuts an area; -EFAULT; -ENOMEM; a driver
