@@ -56,11 +56,12 @@ struct iova_bitmap;
  *              with @domains_rwsem @disable_large_pages (changed with both
  *              held for write, read under either). Held only briefly by
  *              map and unmap: the work in proportion to the length is done
- *              on busy areas (see struct iopt_area) without it. A dirty
- *              bitmap read holds it across its writes to the user's
- *              bitmap (for writing, with an unmap's bitmap): a bitmap
- *              whose pages fault (userfaultfd, FUSE) holds the IOAS's maps
- *              and unmaps for that long, as type1's lock does.
+ *              on busy areas (see struct iopt_area) without it. Held
+ *              across user memory by an access's pin and copy (reading)
+ *              and by a dirty bitmap read's writes to the user's bitmap
+ *              (for writing, with an unmap's bitmap): memory that faults
+ *              slowly (userfaultfd, FUSE) holds the IOAS's maps and
+ *              unmaps for that long, as type1's lock does.
  * @area_itree: struct iopt_area by IOVA; areas never overlap
  * @allowed_itree: struct iopt_allowed; when not empty, new areas must lie
  *                 inside one of these ranges

@@ -71,11 +71,14 @@
  *                                     written to add or remove a domain or
  *                                     access
  *   (the locks of an access driver's unmap callback, which runs here)
- *  io_pagetable::iova_rwsem           the IOVA trees; held briefly,
- *                                     except by a dirty bitmap read, which
- *                                     writes the user's bitmap under it
- *                                     (as type1 does under its lock): a
- *                                     fault there holds the IOAS
+ *  io_pagetable::iova_rwsem           the IOVA trees; held briefly by
+ *                                     map and unmap, but for reading
+ *                                     across user memory by an access's
+ *                                     pin (GUP) and copy, and by a dirty
+ *                                     bitmap read writing the user's
+ *                                     bitmap (for writing, an unmap's):
+ *                                     a fault there holds the IOAS, as
+ *                                     type1's lock does
  *  iopt_pages::mutex                  the pin trees, PFN store and charge
  *                                     of one range of memory
  *  mmap_lock, shmem/hugetlbfs locks   taken by GUP and memfd_pin_folios()

@@ -44,8 +44,9 @@
  * window, so such spills merge exactly. Only ranges lying wholly outside the
  * window, apart from each other, can make the hull larger than their union:
  * the clean pages between them are then reported dirty, but no dirty page
- * is ever lost. IOMMU drivers walk forward from the window start, so their
- * spills are always of the exact kind.
+ * is ever lost. IOMMU drivers walk forward from where they are asked to
+ * start, each live area's first IOVA in the window, so their spills are
+ * always of the exact kind.
  *
  * Conventions: "first" and "last" are inclusive, "end" is exclusive. "bit"
  * indexes the bitmap, "word" indexes its u64 words, and "pos" is a byte

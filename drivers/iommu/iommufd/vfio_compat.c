@@ -369,10 +369,11 @@ static int vfio_bitmap_check(const struct vfio_bitmap *bitmap, u64 size)
 /*
  * The compat IOAS's dirty tracking state, for a read of its bitmap: -EBUSY
  * if @ioas is no longer the compat IOAS, -EINVAL if tracking is off (as
- * type1 says). The read itself runs without compat_lock: one that races a
- * stop either reads the bits from before the stop or, the domains having
- * stopped already, fails with their -EINVAL, which is what type1 answers
- * once tracking is off.
+ * type1 says). The read itself runs without compat_lock, so one that races
+ * a stop may read the bits from before it, or fail with the -EINVAL of a
+ * domain that has stopped (type1's answer once tracking is off; the bitmap
+ * may be partly written then, and the domains read before it cleared), or
+ * find nothing live to ask a domain about and read zeros.
  */
 static int vfio_dirty_gen(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			  u64 *gen)
