@@ -41,6 +41,7 @@ struct map_job {
 	__u64 len;
 	__u64 iova;
 	int rc;
+	atomic_int tid;
 	atomic_bool done;
 };
 
@@ -48,6 +49,7 @@ static void *map_job_run(void *arg)
 {
 	struct map_job *job = arg;
 
+	atomic_store(&job->tid, syscall(SYS_gettid));
 	job->rc = ioas_map_at(job->fd, job->ioas_id, job->buf, job->len,
 			      job->iova);
 	atomic_store(&job->done, true);
@@ -213,7 +215,7 @@ static int resolve_slow_map(struct _test_data_inflight *self)
 TEST_F(inflight, range_taken_but_not_mapped)
 {
 	struct iommu_iova_range ranges[8];
-	__u64 iova, unmapped, copy_iova;
+	__u64 iova, unmapped, copy_iova = 0;
 	__u32 num = 8, item;
 	int access_fd;
 	char byte;
@@ -727,24 +729,36 @@ static void *unmap_job_run(void *arg)
 /* How long a thread must stay asleep in the kernel to count as blocked */
 #define BLOCKED_MS	100
 
-/*
- * Wait until @job's unmap, started in a thread of its own, sleeps in the
- * kernel (state D) without a break for BLOCKED_MS and has not finished:
- * true then; false if it finishes, or does not block so within PROMPT_MS.
- */
-static bool unmap_blocked(struct unmap_job *job)
+static long long now_ms(void)
 {
-	int ms, asleep = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait until the thread that stores its id in *@tid, and sets *@done when
+ * its ioctl returns, sleeps in the kernel (state D) without a break for
+ * BLOCKED_MS and has not finished: true then; false if it finishes, or
+ * does not block so within PROMPT_MS.
+ */
+static bool thread_blocked(atomic_int *tid, atomic_bool *done)
+{
+	long long start = now_ms(), asleep_since = -1, now;
 	char path[64];
 
-	for (ms = PROMPT_MS; !atomic_load(&job->tid) && ms > 0; ms--)
+	while (!atomic_load(tid) && now_ms() - start < PROMPT_MS)
 		usleep(1000);
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat",
-		 atomic_load(&job->tid));
-	for (; ms > 0 && !atomic_load(&job->done); ms--) {
-		asleep = proc_state(path) == 'D' ? asleep + 1 : 0;
-		if (asleep >= BLOCKED_MS)
-			return !atomic_load(&job->done);
+		 atomic_load(tid));
+	while (!atomic_load(done) && (now = now_ms()) - start < PROMPT_MS) {
+		if (proc_state(path) != 'D')
+			asleep_since = -1;
+		else if (asleep_since < 0)
+			asleep_since = now;
+		else if (now - asleep_since >= BLOCKED_MS)
+			return !atomic_load(done);
 		usleep(1000);
 	}
 	return false;
@@ -859,13 +873,18 @@ static void unmap_dirty_one_step(struct __test_metadata *_metadata,
 		ASSERT_LT(0, nr);
 	}
 
+	/* From here to the joins, nothing may leave with the threads blocked */
 	ASSERT_OK(pthread_create(&thread, NULL, unmap_dirty_job_run, &job));
-	ASSERT_OK(wait_fault(self->uffd));
-	ASSERT_OK(pthread_create(&other_thread, NULL, unmap_job_run, &other));
-	EXPECT_TRUE(unmap_blocked(&other));
+	EXPECT_OK(wait_fault(self->uffd));
+	if (pthread_create(&other_thread, NULL, unmap_job_run, &other)) {
+		EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+		pthread_join(thread, NULL);
+		ASSERT_TRUE(false);
+	}
+	EXPECT_TRUE(thread_blocked(&other.tid, &other.done));
 	EXPECT_FALSE(atomic_load(&other.done));
 
-	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
 	pthread_join(thread, NULL);
 	pthread_join(other_thread, NULL);
 	EXPECT_OK(job.rc);
@@ -911,11 +930,12 @@ static void *copy_job_run(void *arg)
  * A dirty bitmap read looks at the domains only where the IOAS has live
  * mappings. A map in flight may have filled part of a domain already
  * (here an IOMMU_IOAS_COPY of two mappings, the first in the domain while
- * the second waits on a userfault), and its unwind or a racing unmap frees
+ * the second waits on a userfault), and should it fail, its unwind frees
  * those page tables without the IOVA lock the reader holds, so a read
  * there would walk them while they go. The range in flight reads clean,
  * as it does for an IOAS without dirty tracking, and the bits the device
- * left there stay in the domain.
+ * left there stay in the domain. (The mock frees no page tables, so this
+ * shows what the read reports, not the use-after-free itself.)
  */
 TEST_F(inflight, dirty_read_skips_map_in_flight)
 {
@@ -944,23 +964,24 @@ TEST_F(inflight, dirty_read_skips_map_in_flight)
 			      IOVA_QUICK));
 	ASSERT_OK(ioas_map_at(self->fd, job.src_id, self->slow, SLOW_LEN,
 			      IOVA_QUICK + SLOW_LEN));
+	/* From here to the join, nothing may leave with the copy blocked */
 	ASSERT_OK(pthread_create(&thread, NULL, copy_job_run, &job));
-	ASSERT_OK(wait_fault(self->uffd));
+	EXPECT_OK(wait_fault(self->uffd));
 
 	/* The first half is in the domain, and the device writes all of it */
 	memset(marks, 0xff, sizeof(marks));
-	ASSERT_OK(mock_dirty_mark(self->fd, dirty_hwpt, IOVA_SLOW,
+	EXPECT_OK(mock_dirty_mark(self->fd, dirty_hwpt, IOVA_SLOW,
 				  2 * SLOW_LEN, page_size, marks, &nr));
-	ASSERT_LT(0, nr);
+	EXPECT_LT(0, nr);
 
 	memset(bitmap, 0x33, sizeof(bitmap));
 	type1_dirty_get_init(&get, IOVA_SLOW, 2 * SLOW_LEN, page_size,
 			     sizeof(bitmap), bitmap);
-	ASSERT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
+	EXPECT_OK(ifd_ioctl(self->fd, VFIO_IOMMU_DIRTY_PAGES, &get));
 	EXPECT_EQ(0, bitmap[0]);
 	EXPECT_EQ(0, bitmap[1]);
 
-	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &uc));
+	EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &uc));
 	pthread_join(thread, NULL);
 	ASSERT_OK(job.rc);
 	ASSERT_EQ(IOVA_SLOW, job.dst_iova);
@@ -995,7 +1016,8 @@ static void *rw_job_run(void *arg)
  * the copy is over. A copy through the user address that waits on a fault
  * (here a userfault; nothing pins the memory of an IOAS without a domain)
  * therefore holds the unmap until it completes, as VFIO type1 holds its
- * unmaps across vfio_dma_rw(). Both then complete, the copy with the data.
+ * unmaps across vfio_dma_rw(); a map of other memory into the same IOAS
+ * waits as well. All then complete, the copy with the data.
  */
 TEST_F(inflight, unmap_waits_for_access_copy)
 {
@@ -1010,27 +1032,50 @@ TEST_F(inflight, unmap_waits_for_access_copy)
 		.iova = IOVA_SLOW,
 		.len = SLOW_LEN,
 	};
-	pthread_t rw_thread, unmap_thread;
+	struct map_job map = {
+		.fd = self->fd,
+		.buf = self->quick,
+		.len = SLOW_LEN,
+		.iova = IOVA_QUICK,
+	};
+	pthread_t rw_thread, unmap_thread, map_thread;
+	bool map_started, unmap_started = false;
 
 	ASSERT_OK(ioas_alloc(self->fd, &unmap.ioas_id));
+	map.ioas_id = unmap.ioas_id;
 	ASSERT_OK(ioas_map_at(self->fd, unmap.ioas_id, self->slow, SLOW_LEN,
 			      IOVA_SLOW));
 	ASSERT_OK(mock_access_create(self->fd, unmap.ioas_id, 0,
 				     &rw.access_fd));
+	/* From here to the joins, nothing may leave with the threads blocked */
 	ASSERT_OK(pthread_create(&rw_thread, NULL, rw_job_run, &rw));
-	ASSERT_OK(wait_fault(self->uffd));
+	EXPECT_OK(wait_fault(self->uffd));
 
-	ASSERT_OK(pthread_create(&unmap_thread, NULL, unmap_job_run, &unmap));
-	EXPECT_TRUE(unmap_blocked(&unmap));
-	EXPECT_FALSE(atomic_load(&unmap.done));
+	/* A map of other memory elsewhere in the IOAS waits too */
+	map_started = !pthread_create(&map_thread, NULL, map_job_run, &map);
+	EXPECT_TRUE(map_started);
+	if (map_started) {
+		EXPECT_TRUE(thread_blocked(&map.tid, &map.done));
+		unmap_started = !pthread_create(&unmap_thread, NULL,
+						unmap_job_run, &unmap);
+		EXPECT_TRUE(unmap_started);
+	}
+	if (unmap_started) {
+		EXPECT_TRUE(thread_blocked(&unmap.tid, &unmap.done));
+		EXPECT_FALSE(atomic_load(&unmap.done));
+	}
 	EXPECT_FALSE(atomic_load(&rw.done));
 
-	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
 	pthread_join(rw_thread, NULL);
-	pthread_join(unmap_thread, NULL);
+	if (map_started)
+		pthread_join(map_thread, NULL);
+	if (unmap_started)
+		pthread_join(unmap_thread, NULL);
 	EXPECT_OK(rw.rc);
 	EXPECT_EQ((char)0xa5, rw.out[0]);
 	EXPECT_EQ((char)0xa5, rw.out[63]);
+	EXPECT_OK(map.rc);
 	EXPECT_OK(unmap.rc);
 	EXPECT_OK(close(rw.access_fd));
 }
