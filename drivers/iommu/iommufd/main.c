@@ -595,11 +595,17 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
  *
  * It must be cheap and never wait for a map: everything printed is a
  * counter kept at map, pin, attach and fault time, read without the locks
- * that maps take. Objects are walked under the table's xa_lock, which is
- * what keeps them alive here: every object is erased from the table under
- * that lock before it is freed, and the pointers followed (a HWPT's IOAS
- * and domain, a device's struct device) are held by the object itself.
+ * that maps take. An object's line is printed under the table's xa_lock,
+ * which is what keeps the object alive meanwhile: every object is erased
+ * from the table under that lock before it is freed, and the pointers
+ * followed (a HWPT's IOAS and domain, a device's struct device) are held by
+ * the object itself. The lock is taken for one object at a time, so the
+ * lookups of every ioctl wait for one line at most, and at most
+ * IOMMUFD_FDINFO_MAX_OBJECTS lines are printed: a file can have millions of
+ * objects, and the rest are only counted (objects_not_shown).
  */
+#define IOMMUFD_FDINFO_MAX_OBJECTS 256
+
 static const char *const iommufd_account_mode_names[] = {
 	[IOMMUFD_ACCOUNT_NONE] = "none",
 	[IOMMUFD_ACCOUNT_USER] = "user",
@@ -674,8 +680,9 @@ static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
 	u8 mode = READ_ONCE(ictx->account_mode);
+	unsigned long index = 0, not_shown = 0;
 	struct iommufd_object *obj;
-	unsigned long index;
+	unsigned int shown;
 
 	seq_printf(m, "account_mode:\t%s\n",
 		   mode < ARRAY_SIZE(iommufd_account_mode_names) ?
@@ -687,10 +694,23 @@ static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 	seq_printf(m, "charged_pages:\t%ld\n",
 		   atomic_long_read(&ictx->stat_charged));
 
-	xa_lock(&ictx->objects);
-	xa_for_each(&ictx->objects, index, obj)
-		iommufd_fdinfo_object(m, obj);
-	xa_unlock(&ictx->objects);
+	for (shown = 0; shown != IOMMUFD_FDINFO_MAX_OBJECTS; shown++, index++) {
+		xa_lock(&ictx->objects);
+		obj = xa_find(&ictx->objects, &index, ULONG_MAX, XA_PRESENT);
+		if (obj)
+			iommufd_fdinfo_object(m, obj);
+		xa_unlock(&ictx->objects);
+		if (!obj)
+			break;
+	}
+	/* The rest are counted under RCU, without the table's lock */
+	if (shown == IOMMUFD_FDINFO_MAX_OBJECTS) {
+		xa_for_each_start(&ictx->objects, index, obj, index) {
+			not_shown++;
+			cond_resched();
+		}
+	}
+	seq_printf(m, "objects_not_shown:\t%lu\n", not_shown);
 }
 
 static const struct file_operations iommufd_fops = {

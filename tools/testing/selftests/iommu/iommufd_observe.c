@@ -347,6 +347,67 @@ TEST_F(fdinfo, access)
 	EXPECT_EQ(0, obj_num(self->fd, "ioas", self->ioas_id, "accesses"));
 }
 
+/* The object lines of @info, and the objects_not_shown value (or -1) */
+static unsigned long object_lines(const char *info, long *not_shown)
+{
+	static const char *const kinds[] = {
+		"ioas:\t", "hwpt:\t", "device:\t", "fault:\t", "access:\t",
+	};
+	unsigned long n = 0, i;
+	const char *line, *v;
+
+	for (line = info; *line; line = strchrnul(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		for (i = 0; i != ARRAY_SIZE(kinds); i++)
+			if (!strncmp(line, kinds[i], strlen(kinds[i])))
+				n++;
+	}
+	v = fdinfo_find(info, "objects_not_shown");
+	*not_shown = v ? strtol(v, NULL, 10) : -1;
+	return n;
+}
+
+/*
+ * A file with more objects than fdinfo lists shows the first 256 and says
+ * how many it left out.
+ */
+TEST(fdinfo_object_bound)
+{
+	const unsigned int nr_ioas = 300, bound = 256;
+	size_t size = 1 << 20;
+	long not_shown;
+	char *info;
+	unsigned int i;
+	__u32 id;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	info = malloc(size);
+	ASSERT_NE(NULL, info);
+
+	/* Under the bound: every object, and none left out */
+	for (i = 0; i != 10; i++)
+		ASSERT_OK(ioas_alloc(fd, &id));
+	ASSERT_OK(fdinfo_read(fd, info, size));
+	EXPECT_EQ(10, object_lines(info, &not_shown));
+	EXPECT_EQ(0, not_shown);
+
+	for (; i != nr_ioas; i++)
+		ASSERT_OK(ioas_alloc(fd, &id));
+	ASSERT_OK(fdinfo_read(fd, info, size));
+	EXPECT_EQ(bound, object_lines(info, &not_shown));
+	EXPECT_EQ(nr_ioas - bound, not_shown);
+	/* The file-wide lines are all still there */
+	EXPECT_NE(NULL, fdinfo_find(info, "pinned_pages"));
+	EXPECT_NE(NULL, fdinfo_find(info, "charged_pages"));
+	ksft_print_msg("%u IOAS: %lu object lines, objects_not_shown: %ld\n",
+		       nr_ioas, object_lines(info, &not_shown), not_shown);
+	free(info);
+	close(fd);
+}
+
 /*
  * The objects: each has its line while it exists, with the IDs and flags
  * it was made with, and none afterwards.
