@@ -69,6 +69,8 @@
  *                                     written to add or remove a domain or
  *                                     access
  *   (the locks of an access driver's unmap callback, which runs here)
+ *  io_pagetable::dirty_lock           switching dirty tracking in a domain
+ *                                     and recording that it did
  *  io_pagetable::iova_rwsem           the IOVA trees; held briefly
  *  iopt_pages::mutex                  the pin trees, PFN store and charge
  *                                     of one range of memory
@@ -84,6 +86,9 @@
  *                                     spinlock: the IOMMU driver's fault
  *                                     path takes only this)
  *  xa_lock of iommufd_ctx::objects    the object table (a spinlock)
+ *  xa_lock of io_pagetable::domains   which domain tracks dirty IOVA (a
+ *                                     spinlock; fdinfo takes it under the
+ *                                     object table's)
  *  xa_lock of iommufd_ctx::groups     the groups by ID (a spinlock)
  *
  * Helpers that rely on a caller's lock assert it with lockdep_assert_held()
@@ -343,8 +348,6 @@ struct iommufd_hw_pagetable {
  * @enforce_cache_coherency: the domain blocks no-snoop DMA
  * @msi_cookie: the domain has its software MSI window set up
  * @nest_parent: may be the parent of nested HWPTs
- * @dirty_tracking: IOMMU_HWPT_SET_DIRTY_TRACKING last switched tracking on
- *                  (for fdinfo; written after the switch, read locklessly)
  */
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable common;
@@ -355,7 +358,6 @@ struct iommufd_hwpt_paging {
 	bool enforce_cache_coherency : 1;
 	bool msi_cookie : 1;
 	bool nest_parent : 1;
-	bool dirty_tracking;
 };
 
 /**

@@ -637,7 +637,8 @@ static void iommufd_fdinfo_hwpt(struct seq_file *m,
 			   paging->ioas->obj.id, paging->auto_domain,
 			   paging->nest_parent,
 			   !hwpt->domain->dirty_ops ? "unsupported" :
-			   READ_ONCE(paging->dirty_tracking) ? "on" : "off");
+			   iopt_dirty_tracking(&paging->ioas->iopt,
+					       hwpt->domain) ? "on" : "off");
 	} else {
 		seq_printf(m, " parent=%u",
 			   to_hwpt_nested(hwpt)->parent->common.obj.id);

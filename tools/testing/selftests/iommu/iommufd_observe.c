@@ -20,6 +20,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <linux/vfio.h>
+
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
 
@@ -508,6 +510,66 @@ TEST_F(objects, user_hwpt_dirty_replace)
 
 	ASSERT_OK(obj_destroy(self->fd, parent_id));
 	EXPECT_EQ(-1, obj_num(self->fd, "hwpt", parent_id, "devices"));
+}
+
+/* VFIO_IOMMU_DIRTY_PAGES with one flag and nothing after it */
+static int vfio_dirty_cmd(int fd, __u32 flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+	};
+
+	return ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &cmd);
+}
+
+/* Is HWPT @id's dirty_tracking field @val in @fd's fdinfo? */
+static bool hwpt_dirty_is(int fd, __u32 id, const char *val)
+{
+	char line[512];
+
+	return !fdinfo_obj(fd, "hwpt", id, line, sizeof(line)) &&
+	       field_is(line, "dirty_tracking", val);
+}
+
+/*
+ * dirty_tracking is the domain's state, whichever ioctl switched it: the
+ * VFIO container's DIRTY_PAGES start and stop switch every domain of the
+ * compat IOAS, HWPT_SET_DIRTY_TRACKING one.
+ */
+TEST_F(objects, dirty_tracking_compat)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	__u32 user_id;
+
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &user_id));
+	ASSERT_OK(mock_replace(self->fd, self->stdev_id, user_id, NULL));
+	ASSERT_OK(ifd_ioctl(self->fd, IOMMU_VFIO_IOAS, &vioas));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "on"));
+	fdinfo_print(self->fd, "after VFIO_IOMMU_DIRTY_PAGES_FLAG_START");
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+
+	/*
+	 * Switched off and on again by the HWPT's own ioctl while the
+	 * container tracks: the container's stop still stops it
+	 */
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(hwpt_set_dirty(self->fd, user_id, false));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+	ASSERT_OK(hwpt_set_dirty(self->fd, user_id, true));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "on"));
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
 }
 
 /* A FAULT object, and the nested HWPT that reports to it */
