@@ -155,12 +155,15 @@ enum iommufd_account_mode {
  *                the context has no objects
  * @stat_pinned: pages pinned for the mappings made through this file
  * @stat_charged: pages of @stat_pinned charged to RLIMIT_MEMLOCK
- * @stat_payer_pid: thread group ID (in the initial namespace) of the
- *                  process last charged for this file's pins, or 0
- * @stat_payer_uid: the user (in the initial namespace) last charged
+ * @stat_lock: protects @stat_payer and @stat_payer_uid
+ * @stat_payer: thread group of the process last charged for this file's
+ *              pins, or that took the charge over (CHANGE_PROCESS); NULL
+ *              before any. Holds a reference.
+ * @stat_payer_uid: the user charged with it; INVALID_UID before any
  *
  * The stat_ members are for fdinfo: counters kept at pin and charge time,
- * read without any lock.
+ * read without any lock but @stat_lock. fdinfo translates the payer into
+ * its reader's namespaces.
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -179,9 +182,13 @@ struct iommufd_ctx {
 
 	atomic_long_t stat_pinned;
 	atomic_long_t stat_charged;
-	pid_t stat_payer_pid;
-	uid_t stat_payer_uid;
+	spinlock_t stat_lock; /* see above */
+	struct pid *stat_payer;
+	kuid_t stat_payer_uid;
 };
+
+void iommufd_ctx_note_payer(struct iommufd_ctx *ictx, struct task_struct *task,
+			    kuid_t uid);
 
 /**
  * struct iommufd_ucmd - one ioctl being executed

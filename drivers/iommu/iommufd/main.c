@@ -20,6 +20,8 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/pid_namespace.h>
+#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
@@ -558,6 +560,8 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->compat_lock);
 	init_rwsem(&ictx->maps_rwsem);
+	spin_lock_init(&ictx->stat_lock);
+	ictx->stat_payer_uid = INVALID_UID;
 
 	/*
 	 * VFIO type1 charged mm->locked_vm; its users (and their prlimit
@@ -584,6 +588,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ictx->groups);
 	xa_destroy(&ictx->objects);
 	mutex_destroy(&ictx->compat_lock);
+	put_pid(ictx->stat_payer);
 	kfree(ictx);
 	return 0;
 }
@@ -677,6 +682,65 @@ static void iommufd_fdinfo_object(struct seq_file *m,
 	}
 }
 
+/**
+ * iommufd_ctx_note_payer() - remember who pays for a context's pins
+ * @ictx: the context
+ * @task: the process charged (its thread group), or that took the charge
+ *        over; may have exited
+ * @uid: the user charged with it
+ *
+ * For fdinfo's payer_pid and payer_uid, which show them in the namespaces
+ * of whoever reads them.
+ *
+ * Context: Any context that may take a spinlock.
+ */
+void iommufd_ctx_note_payer(struct iommufd_ctx *ictx, struct task_struct *task,
+			    kuid_t uid)
+{
+	struct pid *pid = get_task_pid(task, PIDTYPE_TGID);
+	struct pid *old;
+
+	/*
+	 * Charges mostly come from the same payer: no lock for those. A racy
+	 * read at worst takes the lock for nothing, or skips a payer that
+	 * another charge is recording at the same moment.
+	 */
+	if (pid == READ_ONCE(ictx->stat_payer) &&
+	    __kuid_val(uid) == READ_ONCE(ictx->stat_payer_uid.val)) {
+		put_pid(pid);
+		return;
+	}
+
+	spin_lock(&ictx->stat_lock);
+	old = ictx->stat_payer;
+	WRITE_ONCE(ictx->stat_payer, pid);
+	WRITE_ONCE(ictx->stat_payer_uid.val, __kuid_val(uid));
+	spin_unlock(&ictx->stat_lock);
+	put_pid(old);
+}
+
+/*
+ * The payer as the reader sees it: its PID in the PID namespace of the proc
+ * mount read, as proc's own files have them (0 if it has none there, or
+ * had exited when charged), its UID in the user namespace of the reader
+ * (the overflow UID if unmapped there).
+ */
+static void iommufd_fdinfo_payer(struct seq_file *m, struct iommufd_ctx *ictx)
+{
+	struct pid_namespace *ns = proc_pid_ns(file_inode(m->file)->i_sb);
+	kuid_t kuid;
+	pid_t pid;
+
+	spin_lock(&ictx->stat_lock);
+	pid = pid_nr_ns(ictx->stat_payer, ns);
+	kuid = ictx->stat_payer_uid;
+	spin_unlock(&ictx->stat_lock);
+	seq_printf(m, "payer_pid:\t%d\n", pid);
+	/* Nobody charged yet: 0, as before any charge */
+	seq_printf(m, "payer_uid:\t%u\n", uid_valid(kuid) ?
+		   from_kuid_munged(seq_user_ns(m), kuid) : 0);
+}
+
 static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
@@ -688,8 +752,7 @@ static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 	seq_printf(m, "account_mode:\t%s\n",
 		   mode < ARRAY_SIZE(iommufd_account_mode_names) ?
 			   iommufd_account_mode_names[mode] : "?");
-	seq_printf(m, "payer_pid:\t%d\n", READ_ONCE(ictx->stat_payer_pid));
-	seq_printf(m, "payer_uid:\t%u\n", READ_ONCE(ictx->stat_payer_uid));
+	iommufd_fdinfo_payer(m, ictx);
 	seq_printf(m, "pinned_pages:\t%ld\n",
 		   atomic_long_read(&ictx->stat_pinned));
 	seq_printf(m, "charged_pages:\t%ld\n",

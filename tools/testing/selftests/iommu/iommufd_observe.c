@@ -15,6 +15,8 @@
  * root: the VMs run the tests as root.
  */
 #define _GNU_SOURCE
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -347,6 +349,177 @@ TEST_F(fdinfo, access)
 	EXPECT_EQ(1, obj_num(self->fd, "ioas", self->ioas_id, "accesses"));
 	ASSERT_OK(close(access_fd));
 	EXPECT_EQ(0, obj_num(self->fd, "ioas", self->ioas_id, "accesses"));
+}
+
+/* IOMMU_IOAS_CHANGE_PROCESS: the calling process takes the charge over */
+static int change_process(int fd)
+{
+	struct iommu_ioas_change_process cmd = {
+		.size = sizeof(cmd),
+	};
+
+	return ifd_ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
+static int change_child(void *arg)
+{
+	int fd = *(int *)arg;
+
+	if (change_process(fd))
+		return child_failed(2, "IOMMU_IOAS_CHANGE_PROCESS");
+	/* The charge is this process's now, and fdinfo says so */
+	if (fdinfo_num(fd, "payer_pid") != getpid())
+		return child_failed(3, "payer_pid is not the new payer");
+	return 0;
+}
+
+/* A memfd of @len bytes with its pages allocated, or -1 */
+static int memfd_filled(size_t len)
+{
+	int mfd = memfd_create("iommufd_observe", MFD_CLOEXEC);
+
+	if (mfd < 0)
+		return -1;
+	if (fallocate(mfd, 0, 0, len)) {
+		close(mfd);
+		return -1;
+	}
+	return mfd;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS moves the charge of a file mapping: the payer
+ * fdinfo names is the process that took it over, and back.
+ */
+TEST_F(fdinfo, payer_after_change_process)
+{
+	__u64 iova = BASE_IOVA;
+	pid_t pid;
+	int mfd, status;
+
+	mfd = memfd_filled(BUF_LEN);
+	ASSERT_LE(0, mfd);
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_file(self->fd, self->ioas_id, mfd, 0, BUF_LEN,
+				&iova, IOMMU_IOAS_MAP_READABLE |
+				IOMMU_IOAS_MAP_FIXED_IOVA));
+	EXPECT_EQ(getpid(), fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(change_child(&self->fd));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Seen from here too; the pins did not change */
+	EXPECT_EQ(pid, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+
+	ASSERT_OK(change_process(self->fd));
+	EXPECT_EQ(getpid(), fdinfo_num(self->fd, "payer_pid"));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+	close(mfd);
+}
+
+/* In the new PID namespace, pid 1: map, then read fdinfo through its proc */
+static int pidns_child(int fd, __u32 ioas_id, char *buf, size_t len)
+{
+	if (getpid() != 1)
+		return child_failed(2, "not pid 1 of a new PID namespace");
+	if (unshare(CLONE_NEWNS) ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, NULL))
+		return child_failed(3, "mount a proc of the new namespace");
+	if (ioas_map_at(fd, ioas_id, buf, len, BASE_IOVA))
+		return child_failed(4, "map");
+	if (fdinfo_num(fd, "payer_pid") != 1) {
+		fprintf(stderr, "# payer_pid %ld, wanted 1\n",
+			fdinfo_num(fd, "payer_pid"));
+		return 5;
+	}
+	return 0;
+}
+
+/*
+ * The payer's PID as the reader's proc shows PIDs: a process that is pid 1
+ * of a new PID namespace reads its own PID, the parent its global one.
+ */
+TEST_F(fdinfo, payer_pid_namespace)
+{
+	int pipefd[2], status;
+	pid_t pid, inner;
+
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (unshare(CLONE_NEWPID))
+			_exit(child_failed(10, "unshare(CLONE_NEWPID)"));
+		inner = fork();
+		if (inner < 0)
+			_exit(child_failed(11, "fork"));
+		if (!inner)
+			_exit(pidns_child(self->fd, self->ioas_id, self->buf,
+					  BUF_LEN));
+		if (write(pipefd[1], &inner, sizeof(inner)) != sizeof(inner))
+			_exit(child_failed(12, "write"));
+		if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status))
+			_exit(child_failed(13, "the inner child died"));
+		_exit(WEXITSTATUS(status));
+	}
+	ASSERT_EQ((ssize_t)sizeof(inner), read(pipefd[0], &inner,
+					       sizeof(inner)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* The same charge, read from the initial namespace */
+	EXPECT_EQ(inner, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+}
+
+/* In a new user namespace that maps no UID: read fdinfo's payer_uid */
+static int userns_child(void *arg)
+{
+	int fd = *(int *)arg;
+	long overflow = 65534;
+	char val[32];
+	int vfd;
+
+	vfd = open("/proc/sys/kernel/overflowuid", O_RDONLY);
+	if (vfd >= 0) {
+		memset(val, 0, sizeof(val));
+		if (read(vfd, val, sizeof(val) - 1) > 0)
+			overflow = strtol(val, NULL, 10);
+		close(vfd);
+	}
+	if (unshare(CLONE_NEWUSER))
+		return child_failed(2, "unshare(CLONE_NEWUSER)");
+	if (fdinfo_num(fd, "payer_uid") != overflow) {
+		fprintf(stderr, "# payer_uid %ld, wanted %ld\n",
+			fdinfo_num(fd, "payer_uid"), overflow);
+		return 3;
+	}
+	return 0;
+}
+
+/*
+ * The payer's UID as the reader's user namespace has it: where it maps no
+ * UID, the overflow UID.
+ */
+TEST_F(fdinfo, payer_uid_namespace)
+{
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->buf, BUF_LEN,
+			      BASE_IOVA));
+	EXPECT_EQ(getuid(), fdinfo_num(self->fd, "payer_uid"));
+	EXPECT_EQ(0, run_in_child(userns_child, &self->fd));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
 }
 
 /* The object lines of @info, and the objects_not_shown value (or -1) */
