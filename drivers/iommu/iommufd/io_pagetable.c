@@ -886,7 +886,7 @@ out_clear:
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
-	trace_iommufd_unmap(iopt_ioas_id(iopt), start, req_last - start + 1,
+	trace_iommufd_unmap(iopt_ioas_id(iopt), start, req_last,
 			    rc ? 0 : *unmapped, unpinned, rc);
 	return rc;
 }

@@ -92,6 +92,20 @@ static long field_num(const char *line, const char *name)
 	return strtol(p + strlen(pat), NULL, 0);
 }
 
+/* field_num() for a full 64-bit value, in *@val; false if there is none */
+static bool field_u64(const char *line, const char *name, __u64 *val)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", name);
+	p = strstr(line, pat);
+	if (!p)
+		return false;
+	*val = strtoull(p + strlen(pat), NULL, 0);
+	return true;
+}
+
 /* Does the line contain " @name=@val" followed by a space or its end? */
 static bool field_is(const char *line, const char *name, const char *val)
 {
@@ -934,7 +948,7 @@ static void trace_stop(struct _test_data_trace *self)
 
 TEST_F(trace, map_copy_unmap)
 {
-	__u64 copy_iova = 0, unmapped;
+	__u64 copy_iova = 0, unmapped, last;
 	__u32 hwpt_id, idev_id, ioas2;
 	char line[512], match[64];
 
@@ -983,7 +997,8 @@ TEST_F(trace, map_copy_unmap)
 	ASSERT_OK(trace_find(self->trace, "iommufd_unmap", match, 0, line,
 			     sizeof(line)));
 	EXPECT_EQ(BASE_IOVA, (__u64)field_num(line, "iova"));
-	EXPECT_EQ((long)BUF_LEN, field_num(line, "length"));
+	ASSERT_TRUE(field_u64(line, "last", &last));
+	EXPECT_EQ(BASE_IOVA + BUF_LEN - 1, last);
 	EXPECT_EQ((long)BUF_LEN, field_num(line, "unmapped"));
 	EXPECT_EQ(NPAGES, field_num(line, "unpinned"));
 	EXPECT_EQ(0, field_num(line, "rc"));
@@ -1003,6 +1018,35 @@ TEST_F(trace, map_copy_unmap)
 	ASSERT_OK(trace_find(self->trace, "iommufd_account_uncharge", match,
 			     0, line, sizeof(line)));
 	EXPECT_EQ(NPAGES, field_num(line, "npages"));
+}
+
+/*
+ * An unmap of the whole IOVA space: its last IOVA is the last there is,
+ * which a length field could not hold (2^64 bytes).
+ */
+TEST_F(trace, unmap_all)
+{
+	__u32 hwpt_id;
+	char line[512], match[64];
+	__u64 unmapped, last;
+
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, &hwpt_id, NULL));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->buf, BUF_LEN,
+			      BASE_IOVA));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, &unmapped));
+	EXPECT_EQ((__u64)BUF_LEN, unmapped);
+	trace_stop(self);
+	ASSERT_NE(NULL, self->trace);
+
+	snprintf(match, sizeof(match), " ioas=%u ", self->ioas_id);
+	ASSERT_OK(trace_find(self->trace, "iommufd_unmap", match, 0, line,
+			     sizeof(line)));
+	EXPECT_EQ(0, field_num(line, "iova"));
+	ASSERT_TRUE(field_u64(line, "last", &last));
+	EXPECT_EQ(~0ULL, last);
+	EXPECT_EQ((long)BUF_LEN, field_num(line, "unmapped"));
+	EXPECT_EQ(NPAGES, field_num(line, "unpinned"));
+	EXPECT_EQ(0, field_num(line, "rc"));
 }
 
 TEST_F(trace, attach_fill_replace_detach)
