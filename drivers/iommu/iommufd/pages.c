@@ -246,22 +246,22 @@ static void payer_refused(struct iopt_payer *payer, u8 mode,
 {
 	unsigned long locked = payer_locked(payer, mode);
 	unsigned long limit = payer_limit(payer);
+	pid_t pid = task_tgid_nr(payer->task);
 	const int kib = PAGE_SHIFT - 10;
+	char comm[TASK_COMM_LEN];
 
-	trace_iommufd_account_refuse(mode, task_tgid_nr(payer->task),
-				     payer_uid(payer), npages, locked, limit);
+	trace_iommufd_account_refuse(mode, pid, payer_uid(payer), npages,
+				     locked, limit);
+	/* A copy: the payer need not be current, and may rename itself */
+	get_task_comm(comm, payer->task);
 	if (mode == IOMMUFD_ACCOUNT_USER)
 		pr_info_ratelimited("RLIMIT_MEMLOCK refused %s[%d]: asked to pin %lu KiB, %lu KiB locked of a %lu KiB limit (mode user: charged to uid %u)\n",
-				    payer->task->comm,
-				    task_tgid_nr(payer->task), npages << kib,
-				    locked << kib, limit << kib,
-				    payer_uid(payer));
+				    comm, pid, npages << kib, locked << kib,
+				    limit << kib, payer_uid(payer));
 	else
 		pr_info_ratelimited("RLIMIT_MEMLOCK refused %s[%d]: asked to pin %lu KiB, %lu KiB locked of a %lu KiB limit (mode process: charged to pid %d)\n",
-				    payer->task->comm,
-				    task_tgid_nr(payer->task), npages << kib,
-				    locked << kib, limit << kib,
-				    task_tgid_nr(payer->task));
+				    comm, pid, npages << kib, locked << kib,
+				    limit << kib, pid);
 }
 
 static int payer_charge(struct iopt_payer *payer, u8 mode,
