@@ -517,9 +517,6 @@ int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
 	rc = iopt_dirty_track(&paging->ioas->iopt,
 			      paging->common.domain,
 			      cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
-	if (!rc)
-		WRITE_ONCE(paging->dirty_tracking,
-			   cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
 	iommufd_put_hwpt(ucmd->ictx, &paging->common);
 	return rc;
 }

@@ -53,6 +53,7 @@ static void iopt_count_area(struct io_pagetable *iopt, struct iopt_area *area,
 int iopt_init(struct io_pagetable *iopt)
 {
 	init_rwsem(&iopt->domains_rwsem);
+	mutex_init(&iopt->dirty_lock);
 	init_rwsem(&iopt->iova_rwsem);
 	xa_init(&iopt->domains);
 	xa_init_flags(&iopt->access_list, XA_FLAGS_ALLOC);
@@ -91,6 +92,7 @@ void iopt_uninit(struct io_pagetable *iopt)
 	WARN_ON_ONCE(!xa_empty(&iopt->access_list));
 	xa_destroy(&iopt->domains);
 	xa_destroy(&iopt->access_list);
+	mutex_destroy(&iopt->dirty_lock);
 }
 
 static struct iopt_area *iopt_area_from_node(struct interval_tree_node *node)
@@ -257,6 +259,9 @@ static struct iommu_domain *iopt_domain(struct io_pagetable *iopt,
 {
 	return xa_load(&iopt->domains, idx);
 }
+
+/* In io_pagetable::domains: the domain's dirty tracking is on */
+#define IOPT_DOMAIN_DIRTY XA_MARK_1
 
 /* Unmap @area from the first @ndomains domains, syncing each */
 static void iopt_area_unmap_domains(struct io_pagetable *iopt,
@@ -881,7 +886,7 @@ out_clear:
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_rwsem);
-	trace_iommufd_unmap(iopt_ioas_id(iopt), start, req_last - start + 1,
+	trace_iommufd_unmap(iopt_ioas_id(iopt), start, req_last,
 			    rc ? 0 : *unmapped, unpinned, rc);
 	return rc;
 }
@@ -1527,10 +1532,19 @@ void iopt_detach_domain(struct io_pagetable *iopt,
 		iopt_area_clear_domain(area, domain, &gather);
 	iommu_iotlb_sync(domain, &gather);
 
-	/* Keep the array dense: the last domain takes the freed slot */
+	/*
+	 * Keep the array dense: the last domain takes the freed slot, with
+	 * its dirty tracking state, in one step for iopt_dirty_tracking()
+	 */
 	last = iopt->next_domain_id - 1;
-	xa_store(&iopt->domains, idx, iopt_domain(iopt, last), GFP_KERNEL);
-	xa_erase(&iopt->domains, last);
+	xa_lock(&iopt->domains);
+	__xa_store(&iopt->domains, idx, iopt_domain(iopt, last), GFP_ATOMIC);
+	if (xa_get_mark(&iopt->domains, last, IOPT_DOMAIN_DIRTY))
+		__xa_set_mark(&iopt->domains, idx, IOPT_DOMAIN_DIRTY);
+	else
+		__xa_clear_mark(&iopt->domains, idx, IOPT_DOMAIN_DIRTY);
+	__xa_erase(&iopt->domains, last);
+	xa_unlock(&iopt->domains);
 	iopt->next_domain_id--;
 
 	if (!iopt->next_domain_id) {
@@ -2077,6 +2091,51 @@ static int iopt_dirty_clear(struct io_pagetable *iopt,
 	return rc;
 }
 
+/* Record whether @domain, one of @iopt's, now tracks dirty IOVA */
+static void iopt_dirty_record(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, bool enable)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held(&iopt->dirty_lock);
+
+	for (i = 0; i != iopt->next_domain_id; i++) {
+		if (iopt_domain(iopt, i) != domain)
+			continue;
+		if (enable)
+			xa_set_mark(&iopt->domains, i, IOPT_DOMAIN_DIRTY);
+		else
+			xa_clear_mark(&iopt->domains, i, IOPT_DOMAIN_DIRTY);
+	}
+}
+
+/* iopt_dirty_track() with the domains_rwsem held */
+static int __iopt_dirty_track(struct io_pagetable *iopt,
+			      struct iommu_domain *domain, bool enable)
+	__must_hold(&iopt->domains_rwsem)
+{
+	int rc = 0;
+
+	lockdep_assert_held(&iopt->domains_rwsem);
+
+	if (!domain->dirty_ops)
+		return -EOPNOTSUPP;
+
+	guard(mutex)(&iopt->dirty_lock);
+	scoped_guard(rwsem_read, &iopt->iova_rwsem) {
+		/* Bits left over from an earlier tracking period are stale */
+		if (enable)
+			rc = iopt_dirty_clear(iopt, domain);
+		if (!rc)
+			rc = domain->dirty_ops->set_dirty_tracking(domain,
+								   enable);
+	}
+	if (!rc)
+		iopt_dirty_record(iopt, domain, enable);
+	return rc;
+}
+
 /**
  * iopt_dirty_track() - start or stop dirty tracking in a domain
  * @iopt: the table
@@ -2089,19 +2148,37 @@ static int iopt_dirty_clear(struct io_pagetable *iopt,
 int iopt_dirty_track(struct io_pagetable *iopt,
 		     struct iommu_domain *domain, bool enable)
 {
-	int rc;
+	guard(rwsem_read)(&iopt->domains_rwsem);
+	return __iopt_dirty_track(iopt, domain, enable);
+}
 
-	if (!domain->dirty_ops)
-		return -EOPNOTSUPP;
+/**
+ * iopt_dirty_tracking() - is dirty tracking on in a domain?
+ * @iopt: the table
+ * @domain: a domain of the table, or one that left it (then: false)
+ *
+ * What the last successful iopt_dirty_track() or iopt_dirty_track_all()
+ * switched in @domain, for fdinfo.
+ *
+ * Context: Any context: takes the domains' xa_lock only.
+ * Return: true if the domain's dirty tracking is on.
+ */
+bool iopt_dirty_tracking(struct io_pagetable *iopt,
+			 struct iommu_domain *domain)
+{
+	struct iommu_domain *entry;
+	unsigned long index;
+	bool on = false;
 
-	guard(rwsem_read)(&iopt->iova_rwsem);
-	/* Bits left over from an earlier tracking period are stale */
-	if (enable) {
-		rc = iopt_dirty_clear(iopt, domain);
-		if (rc)
-			return rc;
+	xa_lock(&iopt->domains);
+	xa_for_each_marked(&iopt->domains, index, entry, IOPT_DOMAIN_DIRTY) {
+		if (entry == domain) {
+			on = true;
+			break;
+		}
 	}
-	return domain->dirty_ops->set_dirty_tracking(domain, enable);
+	xa_unlock(&iopt->domains);
+	return on;
 }
 
 /* Does every domain (at least one) track dirty IOVA itself? */
@@ -2145,20 +2222,21 @@ int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen)
 		 */
 		for (i = 0; i != iopt->next_domain_id; i++)
 			if (iopt_domain(iopt, i)->dirty_ops)
-				iopt_dirty_track(iopt, iopt_domain(iopt, i),
-						 false);
+				__iopt_dirty_track(iopt, iopt_domain(iopt, i),
+						   false);
 		return 0;
 	}
 	if (!iopt_dirty_hw(iopt))
 		return -EOPNOTSUPP;
 	for (i = 0; i != iopt->next_domain_id; i++) {
-		rc = iopt_dirty_track(iopt, iopt_domain(iopt, i), true);
+		rc = __iopt_dirty_track(iopt, iopt_domain(iopt, i), true);
 		if (rc)
 			break;
 	}
 	if (rc) {
 		while (i--)
-			iopt_dirty_track(iopt, iopt_domain(iopt, i), false);
+			__iopt_dirty_track(iopt, iopt_domain(iopt, i),
+					   false);
 		return rc;
 	}
 	if (gen)

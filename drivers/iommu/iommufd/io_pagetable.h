@@ -23,8 +23,9 @@
  * between the other users: one pin per page whatever the number of domains,
  * areas and accesses.
  *
- * Lock order: io_pagetable::domains_rwsem -> io_pagetable::iova_rwsem ->
- * iopt_pages::mutex; the whole of iommufd's is in iommufd_private.h.
+ * Lock order: io_pagetable::domains_rwsem -> io_pagetable::dirty_lock ->
+ * io_pagetable::iova_rwsem -> iopt_pages::mutex; the whole of iommufd's is
+ * in iommufd_private.h.
  *
  * Conventions: "start" and "last" are inclusive, "end" is exclusive;
  * "index" counts PAGE_SIZE pages from the start of an iopt_pages; lengths
@@ -48,7 +49,12 @@ struct iova_bitmap;
  * @domains_rwsem: protects @domains, @next_domain_id and @access_list;
  *                 taken for write to add or remove a domain or an access
  * @domains: index 0 .. @next_domain_id - 1 -> struct iommu_domain *, every
- *           domain kept in sync with the areas
+ *           domain kept in sync with the areas. IOPT_DOMAIN_DIRTY marks
+ *           those whose dirty tracking is on (changed under @dirty_lock
+ *           and the xa_lock, read under either).
+ * @dirty_lock: serializes switching dirty tracking in the domains with
+ *              recording the result (IOPT_DOMAIN_DIRTY), so the record
+ *              is what the driver was last told
  * @access_list: struct iommufd_access * of every access attached to this
  *               IOAS, told about each unmap that hits its pins
  * @next_domain_id: number of entries in @domains
@@ -90,6 +96,7 @@ struct io_pagetable {
 	bool disable_large_pages;
 
 	struct rw_semaphore domains_rwsem;
+	struct mutex dirty_lock; /* see above */
 	unsigned int next_domain_id;
 	u64 domains_gen;
 	struct xarray domains;
@@ -368,6 +375,8 @@ int iopt_dirty_read(struct io_pagetable *iopt, struct iommu_domain *domain,
 		    unsigned long flags,
 		    struct iommu_hwpt_get_dirty_bitmap *bitmap);
 int iopt_dirty_track_all(struct io_pagetable *iopt, bool enable, u64 *gen);
+bool iopt_dirty_tracking(struct io_pagetable *iopt,
+			 struct iommu_domain *domain);
 int iopt_dirty_read_all(struct io_pagetable *iopt, unsigned long iova,
 			unsigned long length, u64 gen, bool clear,
 			u64 __user *data);

@@ -71,6 +71,8 @@
  *                                     written to add or remove a domain or
  *                                     access
  *   (the locks of an access driver's unmap callback, which runs here)
+ *  io_pagetable::dirty_lock           switching dirty tracking in a domain
+ *                                     and recording that it did
  *  io_pagetable::iova_rwsem           the IOVA trees; held briefly by
  *                                     map and unmap, but for reading
  *                                     across user memory by an access's
@@ -93,6 +95,9 @@
  *                                     spinlock: the IOMMU driver's fault
  *                                     path takes only this)
  *  xa_lock of iommufd_ctx::objects    the object table (a spinlock)
+ *  xa_lock of io_pagetable::domains   which domain tracks dirty IOVA (a
+ *                                     spinlock; fdinfo takes it under the
+ *                                     object table's)
  *  xa_lock of iommufd_ctx::groups     the groups by ID (a spinlock)
  *
  * Helpers that rely on a caller's lock assert it with lockdep_assert_held()
@@ -159,12 +164,15 @@ enum iommufd_account_mode {
  *                the context has no objects
  * @stat_pinned: pages pinned for the mappings made through this file
  * @stat_charged: pages of @stat_pinned charged to RLIMIT_MEMLOCK
- * @stat_payer_pid: thread group ID (in the initial namespace) of the
- *                  process last charged for this file's pins, or 0
- * @stat_payer_uid: the user (in the initial namespace) last charged
+ * @stat_lock: protects @stat_payer and @stat_payer_uid
+ * @stat_payer: thread group of the process last charged for this file's
+ *              pins, or that took the charge over (CHANGE_PROCESS); NULL
+ *              before any. Holds a reference.
+ * @stat_payer_uid: the user charged with it; INVALID_UID before any
  *
  * The stat_ members are for fdinfo: counters kept at pin and charge time,
- * read without any lock.
+ * read without any lock but @stat_lock. fdinfo translates the payer into
+ * its reader's namespaces.
  */
 struct iommufd_ctx {
 	struct file *file;
@@ -183,9 +191,13 @@ struct iommufd_ctx {
 
 	atomic_long_t stat_pinned;
 	atomic_long_t stat_charged;
-	pid_t stat_payer_pid;
-	uid_t stat_payer_uid;
+	spinlock_t stat_lock; /* see above */
+	struct pid *stat_payer;
+	kuid_t stat_payer_uid;
 };
+
+void iommufd_ctx_note_payer(struct iommufd_ctx *ictx, struct task_struct *task,
+			    kuid_t uid);
 
 /**
  * struct iommufd_ucmd - one ioctl being executed
@@ -352,8 +364,6 @@ struct iommufd_hw_pagetable {
  * @enforce_cache_coherency: the domain blocks no-snoop DMA
  * @msi_cookie: the domain has its software MSI window set up
  * @nest_parent: may be the parent of nested HWPTs
- * @dirty_tracking: IOMMU_HWPT_SET_DIRTY_TRACKING last switched tracking on
- *                  (for fdinfo; written after the switch, read locklessly)
  */
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable common;
@@ -364,7 +374,6 @@ struct iommufd_hwpt_paging {
 	bool enforce_cache_coherency : 1;
 	bool msi_cookie : 1;
 	bool nest_parent : 1;
-	bool dirty_tracking;
 };
 
 /**

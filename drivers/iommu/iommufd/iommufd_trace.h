@@ -42,24 +42,28 @@ TRACE_EVENT(iommufd_map,
 		      __entry->pinned, __entry->runs, __entry->rc)
 );
 
+/*
+ * An unmap's range is [iova, last]: the whole IOVA space is 2^64 bytes
+ * long, which no 64-bit length holds.
+ */
 TRACE_EVENT(iommufd_unmap,
-	    TP_PROTO(u32 ioas_id, unsigned long iova, unsigned long length,
+	    TP_PROTO(u32 ioas_id, unsigned long iova, unsigned long last,
 		     unsigned long unmapped, unsigned long unpinned, int rc),
-	    TP_ARGS(ioas_id, iova, length, unmapped, unpinned, rc),
+	    TP_ARGS(ioas_id, iova, last, unmapped, unpinned, rc),
 	    TP_STRUCT__entry(__field(u32, ioas_id)
 			     __field(unsigned long, iova)
-			     __field(unsigned long, length)
+			     __field(unsigned long, last)
 			     __field(unsigned long, unmapped)
 			     __field(unsigned long, unpinned)
 			     __field(int, rc)),
 	    TP_fast_assign(__entry->ioas_id = ioas_id;
 			   __entry->iova = iova;
-			   __entry->length = length;
+			   __entry->last = last;
 			   __entry->unmapped = unmapped;
 			   __entry->unpinned = unpinned;
 			   __entry->rc = rc;),
-	    TP_printk("ioas=%u iova=0x%lx length=0x%lx unmapped=0x%lx unpinned=%lu rc=%d",
-		      __entry->ioas_id, __entry->iova, __entry->length,
+	    TP_printk("ioas=%u iova=0x%lx last=0x%lx unmapped=0x%lx unpinned=%lu rc=%d",
+		      __entry->ioas_id, __entry->iova, __entry->last,
 		      __entry->unmapped, __entry->unpinned, __entry->rc)
 );
 

@@ -20,6 +20,8 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/pid_namespace.h>
+#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
@@ -558,6 +560,8 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	init_waitqueue_head(&ictx->destroy_wait);
 	mutex_init(&ictx->compat_lock);
 	init_rwsem(&ictx->maps_rwsem);
+	spin_lock_init(&ictx->stat_lock);
+	ictx->stat_payer_uid = INVALID_UID;
 
 	/*
 	 * VFIO type1 charged mm->locked_vm; its users (and their prlimit
@@ -584,6 +588,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 	xa_destroy(&ictx->groups);
 	xa_destroy(&ictx->objects);
 	mutex_destroy(&ictx->compat_lock);
+	put_pid(ictx->stat_payer);
 	kfree(ictx);
 	return 0;
 }
@@ -595,11 +600,17 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
  *
  * It must be cheap and never wait for a map: everything printed is a
  * counter kept at map, pin, attach and fault time, read without the locks
- * that maps take. Objects are walked under the table's xa_lock, which is
- * what keeps them alive here: every object is erased from the table under
- * that lock before it is freed, and the pointers followed (a HWPT's IOAS
- * and domain, a device's struct device) are held by the object itself.
+ * that maps take. An object's line is printed under the table's xa_lock,
+ * which is what keeps the object alive meanwhile: every object is erased
+ * from the table under that lock before it is freed, and the pointers
+ * followed (a HWPT's IOAS and domain, a device's struct device) are held by
+ * the object itself. The lock is taken for one object at a time, so the
+ * lookups of every ioctl wait for one line at most, and at most
+ * IOMMUFD_FDINFO_MAX_OBJECTS lines are printed: a file can have millions of
+ * objects, and the rest are only counted (objects_not_shown).
  */
+#define IOMMUFD_FDINFO_MAX_OBJECTS 256
+
 static const char *const iommufd_account_mode_names[] = {
 	[IOMMUFD_ACCOUNT_NONE] = "none",
 	[IOMMUFD_ACCOUNT_USER] = "user",
@@ -631,7 +642,8 @@ static void iommufd_fdinfo_hwpt(struct seq_file *m,
 			   paging->ioas->obj.id, paging->auto_domain,
 			   paging->nest_parent,
 			   !hwpt->domain->dirty_ops ? "unsupported" :
-			   READ_ONCE(paging->dirty_tracking) ? "on" : "off");
+			   iopt_dirty_tracking(&paging->ioas->iopt,
+					       hwpt->domain) ? "on" : "off");
 	} else {
 		seq_printf(m, " parent=%u",
 			   to_hwpt_nested(hwpt)->parent->common.obj.id);
@@ -670,27 +682,99 @@ static void iommufd_fdinfo_object(struct seq_file *m,
 	}
 }
 
+/**
+ * iommufd_ctx_note_payer() - remember who pays for a context's pins
+ * @ictx: the context
+ * @task: the process charged (its thread group), or that took the charge
+ *        over; may have exited
+ * @uid: the user charged with it
+ *
+ * For fdinfo's payer_pid and payer_uid, which show them in the namespaces
+ * of whoever reads them.
+ *
+ * Context: Any context that may take a spinlock.
+ */
+void iommufd_ctx_note_payer(struct iommufd_ctx *ictx, struct task_struct *task,
+			    kuid_t uid)
+{
+	struct pid *pid = get_task_pid(task, PIDTYPE_TGID);
+	struct pid *old;
+
+	/*
+	 * Charges mostly come from the same payer: no lock for those. A racy
+	 * read at worst takes the lock for nothing, or skips a payer that
+	 * another charge is recording at the same moment.
+	 */
+	if (pid == READ_ONCE(ictx->stat_payer) &&
+	    __kuid_val(uid) == READ_ONCE(ictx->stat_payer_uid.val)) {
+		put_pid(pid);
+		return;
+	}
+
+	spin_lock(&ictx->stat_lock);
+	old = ictx->stat_payer;
+	WRITE_ONCE(ictx->stat_payer, pid);
+	WRITE_ONCE(ictx->stat_payer_uid.val, __kuid_val(uid));
+	spin_unlock(&ictx->stat_lock);
+	put_pid(old);
+}
+
+/*
+ * The payer as the reader sees it: its PID in the PID namespace of the proc
+ * mount read, as proc's own files have them (0 if it has none there, or
+ * had exited when charged), its UID in the user namespace of the reader
+ * (the overflow UID if unmapped there).
+ */
+static void iommufd_fdinfo_payer(struct seq_file *m, struct iommufd_ctx *ictx)
+{
+	struct pid_namespace *ns = proc_pid_ns(file_inode(m->file)->i_sb);
+	kuid_t kuid;
+	pid_t pid;
+
+	spin_lock(&ictx->stat_lock);
+	pid = pid_nr_ns(ictx->stat_payer, ns);
+	kuid = ictx->stat_payer_uid;
+	spin_unlock(&ictx->stat_lock);
+	seq_printf(m, "payer_pid:\t%d\n", pid);
+	/* Nobody charged yet: 0, as before any charge */
+	seq_printf(m, "payer_uid:\t%u\n", uid_valid(kuid) ?
+		   from_kuid_munged(seq_user_ns(m), kuid) : 0);
+}
+
 static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 {
 	struct iommufd_ctx *ictx = filp->private_data;
 	u8 mode = READ_ONCE(ictx->account_mode);
+	unsigned long index = 0, not_shown = 0;
 	struct iommufd_object *obj;
-	unsigned long index;
+	unsigned int shown;
 
 	seq_printf(m, "account_mode:\t%s\n",
 		   mode < ARRAY_SIZE(iommufd_account_mode_names) ?
 			   iommufd_account_mode_names[mode] : "?");
-	seq_printf(m, "payer_pid:\t%d\n", READ_ONCE(ictx->stat_payer_pid));
-	seq_printf(m, "payer_uid:\t%u\n", READ_ONCE(ictx->stat_payer_uid));
+	iommufd_fdinfo_payer(m, ictx);
 	seq_printf(m, "pinned_pages:\t%ld\n",
 		   atomic_long_read(&ictx->stat_pinned));
 	seq_printf(m, "charged_pages:\t%ld\n",
 		   atomic_long_read(&ictx->stat_charged));
 
-	xa_lock(&ictx->objects);
-	xa_for_each(&ictx->objects, index, obj)
-		iommufd_fdinfo_object(m, obj);
-	xa_unlock(&ictx->objects);
+	for (shown = 0; shown != IOMMUFD_FDINFO_MAX_OBJECTS; shown++, index++) {
+		xa_lock(&ictx->objects);
+		obj = xa_find(&ictx->objects, &index, ULONG_MAX, XA_PRESENT);
+		if (obj)
+			iommufd_fdinfo_object(m, obj);
+		xa_unlock(&ictx->objects);
+		if (!obj)
+			break;
+	}
+	/* The rest are counted under RCU, without the table's lock */
+	if (shown == IOMMUFD_FDINFO_MAX_OBJECTS) {
+		xa_for_each_start(&ictx->objects, index, obj, index) {
+			not_shown++;
+			cond_resched();
+		}
+	}
+	seq_printf(m, "objects_not_shown:\t%lu\n", not_shown);
 }
 
 static const struct file_operations iommufd_fops = {

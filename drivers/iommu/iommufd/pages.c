@@ -246,22 +246,22 @@ static void payer_refused(struct iopt_payer *payer, u8 mode,
 {
 	unsigned long locked = payer_locked(payer, mode);
 	unsigned long limit = payer_limit(payer);
+	pid_t pid = task_tgid_nr(payer->task);
 	const int kib = PAGE_SHIFT - 10;
+	char comm[TASK_COMM_LEN];
 
-	trace_iommufd_account_refuse(mode, task_tgid_nr(payer->task),
-				     payer_uid(payer), npages, locked, limit);
+	trace_iommufd_account_refuse(mode, pid, payer_uid(payer), npages,
+				     locked, limit);
+	/* A copy: the payer need not be current, and may rename itself */
+	get_task_comm(comm, payer->task);
 	if (mode == IOMMUFD_ACCOUNT_USER)
 		pr_info_ratelimited("RLIMIT_MEMLOCK refused %s[%d]: asked to pin %lu KiB, %lu KiB locked of a %lu KiB limit (mode user: charged to uid %u)\n",
-				    payer->task->comm,
-				    task_tgid_nr(payer->task), npages << kib,
-				    locked << kib, limit << kib,
-				    payer_uid(payer));
+				    comm, pid, npages << kib, locked << kib,
+				    limit << kib, payer_uid(payer));
 	else
 		pr_info_ratelimited("RLIMIT_MEMLOCK refused %s[%d]: asked to pin %lu KiB, %lu KiB locked of a %lu KiB limit (mode process: charged to pid %d)\n",
-				    payer->task->comm,
-				    task_tgid_nr(payer->task), npages << kib,
-				    locked << kib, limit << kib,
-				    task_tgid_nr(payer->task));
+				    comm, pid, npages << kib, locked << kib,
+				    limit << kib, pid);
 }
 
 static int payer_charge(struct iopt_payer *payer, u8 mode,
@@ -355,6 +355,14 @@ static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 	return rc;
 }
 
+/* Tell @pages's file who pays for its pins now (fdinfo) */
+static void pages_note_payer(struct iopt_pages *pages)
+{
+	if (pages->ictx && pages->account_mode != IOMMUFD_ACCOUNT_NONE)
+		iommufd_ctx_note_payer(pages->ictx, pages->payer.task,
+				       pages->payer.user->uid);
+}
+
 /*
  * Charge and uncharge pins of @pages: its file counts them too, and
  * remembers who it last charged (for fdinfo).
@@ -369,8 +377,7 @@ static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 	if (rc || !ictx || pages->account_mode == IOMMUFD_ACCOUNT_NONE)
 		return rc;
 	atomic_long_add(npages, &ictx->stat_charged);
-	WRITE_ONCE(ictx->stat_payer_pid, task_tgid_nr(pages->payer.task));
-	WRITE_ONCE(ictx->stat_payer_uid, payer_uid(&pages->payer));
+	pages_note_payer(pages);
 	return 0;
 }
 
@@ -415,6 +422,7 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
 	if (!rc) {
 		*old = pages->payer;
 		pages->payer = payer;
+		pages_note_payer(pages);
 	}
 	mutex_unlock(&pages->mutex);
 	if (rc)
@@ -491,6 +499,7 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 			goto out_unlock;
 		old = pages->payer;
 		pages->payer = payer;
+		pages_note_payer(pages);
 	}
 	pages->uptr = uptr;
 	pages->uptr_invalid = false;
@@ -518,6 +527,7 @@ void iopt_pages_restore_payer(struct iopt_pages *pages, struct iopt_payer *old)
 		   true);
 	cur = pages->payer;
 	pages->payer = *old;
+	pages_note_payer(pages);
 	mutex_unlock(&pages->mutex);
 	iopt_payer_put(&cur);
 }

@@ -15,10 +15,14 @@
  * root: the VMs run the tests as root.
  */
 #define _GNU_SOURCE
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+
+#include <linux/vfio.h>
 
 #include "../kselftest_harness.h"
 #include "iommufd_test_util.h"
@@ -86,6 +90,20 @@ static long field_num(const char *line, const char *name)
 	if (!p)
 		return -1;
 	return strtol(p + strlen(pat), NULL, 0);
+}
+
+/* field_num() for a full 64-bit value, in *@val; false if there is none */
+static bool field_u64(const char *line, const char *name, __u64 *val)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", name);
+	p = strstr(line, pat);
+	if (!p)
+		return false;
+	*val = strtoull(p + strlen(pat), NULL, 0);
+	return true;
 }
 
 /* Does the line contain " @name=@val" followed by a space or its end? */
@@ -347,6 +365,238 @@ TEST_F(fdinfo, access)
 	EXPECT_EQ(0, obj_num(self->fd, "ioas", self->ioas_id, "accesses"));
 }
 
+/* IOMMU_IOAS_CHANGE_PROCESS: the calling process takes the charge over */
+static int change_process(int fd)
+{
+	struct iommu_ioas_change_process cmd = {
+		.size = sizeof(cmd),
+	};
+
+	return ifd_ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
+}
+
+static int change_child(void *arg)
+{
+	int fd = *(int *)arg;
+
+	if (change_process(fd))
+		return child_failed(2, "IOMMU_IOAS_CHANGE_PROCESS");
+	/* The charge is this process's now, and fdinfo says so */
+	if (fdinfo_num(fd, "payer_pid") != getpid())
+		return child_failed(3, "payer_pid is not the new payer");
+	return 0;
+}
+
+/* A memfd of @len bytes with its pages allocated, or -1 */
+static int memfd_filled(size_t len)
+{
+	int mfd = memfd_create("iommufd_observe", MFD_CLOEXEC);
+
+	if (mfd < 0)
+		return -1;
+	if (fallocate(mfd, 0, 0, len)) {
+		close(mfd);
+		return -1;
+	}
+	return mfd;
+}
+
+/*
+ * IOMMU_IOAS_CHANGE_PROCESS moves the charge of a file mapping: the payer
+ * fdinfo names is the process that took it over, and back.
+ */
+TEST_F(fdinfo, payer_after_change_process)
+{
+	__u64 iova = BASE_IOVA;
+	pid_t pid;
+	int mfd, status;
+
+	mfd = memfd_filled(BUF_LEN);
+	ASSERT_LE(0, mfd);
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_file(self->fd, self->ioas_id, mfd, 0, BUF_LEN,
+				&iova, IOMMU_IOAS_MAP_READABLE |
+				IOMMU_IOAS_MAP_FIXED_IOVA));
+	EXPECT_EQ(getpid(), fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(change_child(&self->fd));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* Seen from here too; the pins did not change */
+	EXPECT_EQ(pid, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+
+	ASSERT_OK(change_process(self->fd));
+	EXPECT_EQ(getpid(), fdinfo_num(self->fd, "payer_pid"));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+	close(mfd);
+}
+
+/* In the new PID namespace, pid 1: map, then read fdinfo through its proc */
+static int pidns_child(int fd, __u32 ioas_id, char *buf, size_t len)
+{
+	if (getpid() != 1)
+		return child_failed(2, "not pid 1 of a new PID namespace");
+	if (unshare(CLONE_NEWNS) ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, NULL))
+		return child_failed(3, "mount a proc of the new namespace");
+	if (ioas_map_at(fd, ioas_id, buf, len, BASE_IOVA))
+		return child_failed(4, "map");
+	if (fdinfo_num(fd, "payer_pid") != 1) {
+		fprintf(stderr, "# payer_pid %ld, wanted 1\n",
+			fdinfo_num(fd, "payer_pid"));
+		return 5;
+	}
+	return 0;
+}
+
+/*
+ * The payer's PID as the reader's proc shows PIDs: a process that is pid 1
+ * of a new PID namespace reads its own PID, the parent its global one.
+ */
+TEST_F(fdinfo, payer_pid_namespace)
+{
+	int pipefd[2], status;
+	pid_t pid, inner;
+
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (unshare(CLONE_NEWPID))
+			_exit(child_failed(10, "unshare(CLONE_NEWPID)"));
+		inner = fork();
+		if (inner < 0)
+			_exit(child_failed(11, "fork"));
+		if (!inner)
+			_exit(pidns_child(self->fd, self->ioas_id, self->buf,
+					  BUF_LEN));
+		if (write(pipefd[1], &inner, sizeof(inner)) != sizeof(inner))
+			_exit(child_failed(12, "write"));
+		if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status))
+			_exit(child_failed(13, "the inner child died"));
+		_exit(WEXITSTATUS(status));
+	}
+	ASSERT_EQ((ssize_t)sizeof(inner), read(pipefd[0], &inner,
+					       sizeof(inner)));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	close(pipefd[0]);
+	close(pipefd[1]);
+	/* The same charge, read from the initial namespace */
+	EXPECT_EQ(inner, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+}
+
+/* In a new user namespace that maps no UID: read fdinfo's payer_uid */
+static int userns_child(void *arg)
+{
+	int fd = *(int *)arg;
+	long overflow = 65534;
+	char val[32];
+	int vfd;
+
+	vfd = open("/proc/sys/kernel/overflowuid", O_RDONLY);
+	if (vfd >= 0) {
+		memset(val, 0, sizeof(val));
+		if (read(vfd, val, sizeof(val) - 1) > 0)
+			overflow = strtol(val, NULL, 10);
+		close(vfd);
+	}
+	if (unshare(CLONE_NEWUSER))
+		return child_failed(2, "unshare(CLONE_NEWUSER)");
+	if (fdinfo_num(fd, "payer_uid") != overflow) {
+		fprintf(stderr, "# payer_uid %ld, wanted %ld\n",
+			fdinfo_num(fd, "payer_uid"), overflow);
+		return 3;
+	}
+	return 0;
+}
+
+/*
+ * The payer's UID as the reader's user namespace has it: where it maps no
+ * UID, the overflow UID.
+ */
+TEST_F(fdinfo, payer_uid_namespace)
+{
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->buf, BUF_LEN,
+			      BASE_IOVA));
+	EXPECT_EQ(getuid(), fdinfo_num(self->fd, "payer_uid"));
+	EXPECT_EQ(0, run_in_child(userns_child, &self->fd));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+}
+
+/* The object lines of @info, and the objects_not_shown value (or -1) */
+static unsigned long object_lines(const char *info, long *not_shown)
+{
+	static const char *const kinds[] = {
+		"ioas:\t", "hwpt:\t", "device:\t", "fault:\t", "access:\t",
+	};
+	unsigned long n = 0, i;
+	const char *line, *v;
+
+	for (line = info; *line; line = strchrnul(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		for (i = 0; i != ARRAY_SIZE(kinds); i++)
+			if (!strncmp(line, kinds[i], strlen(kinds[i])))
+				n++;
+	}
+	v = fdinfo_find(info, "objects_not_shown");
+	*not_shown = v ? strtol(v, NULL, 10) : -1;
+	return n;
+}
+
+/*
+ * A file with more objects than fdinfo lists shows the first 256 and says
+ * how many it left out.
+ */
+TEST(fdinfo_object_bound)
+{
+	const unsigned int nr_ioas = 300, bound = 256;
+	size_t size = 1 << 20;
+	long not_shown;
+	char *info;
+	unsigned int i;
+	__u32 id;
+	int fd;
+
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	info = malloc(size);
+	ASSERT_NE(NULL, info);
+
+	/* Under the bound: every object, and none left out */
+	for (i = 0; i != 10; i++)
+		ASSERT_OK(ioas_alloc(fd, &id));
+	ASSERT_OK(fdinfo_read(fd, info, size));
+	EXPECT_EQ(10, object_lines(info, &not_shown));
+	EXPECT_EQ(0, not_shown);
+
+	for (; i != nr_ioas; i++)
+		ASSERT_OK(ioas_alloc(fd, &id));
+	ASSERT_OK(fdinfo_read(fd, info, size));
+	EXPECT_EQ(bound, object_lines(info, &not_shown));
+	EXPECT_EQ(nr_ioas - bound, not_shown);
+	/* The file-wide lines are all still there */
+	EXPECT_NE(NULL, fdinfo_find(info, "pinned_pages"));
+	EXPECT_NE(NULL, fdinfo_find(info, "charged_pages"));
+	ksft_print_msg("%u IOAS: %lu object lines, objects_not_shown: %ld\n",
+		       nr_ioas, object_lines(info, &not_shown), not_shown);
+	free(info);
+	close(fd);
+}
+
 /*
  * The objects: each has its line while it exists, with the IDs and flags
  * it was made with, and none afterwards.
@@ -447,6 +697,66 @@ TEST_F(objects, user_hwpt_dirty_replace)
 
 	ASSERT_OK(obj_destroy(self->fd, parent_id));
 	EXPECT_EQ(-1, obj_num(self->fd, "hwpt", parent_id, "devices"));
+}
+
+/* VFIO_IOMMU_DIRTY_PAGES with one flag and nothing after it */
+static int vfio_dirty_cmd(int fd, __u32 flags)
+{
+	struct vfio_iommu_type1_dirty_bitmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+	};
+
+	return ifd_ioctl(fd, VFIO_IOMMU_DIRTY_PAGES, &cmd);
+}
+
+/* Is HWPT @id's dirty_tracking field @val in @fd's fdinfo? */
+static bool hwpt_dirty_is(int fd, __u32 id, const char *val)
+{
+	char line[512];
+
+	return !fdinfo_obj(fd, "hwpt", id, line, sizeof(line)) &&
+	       field_is(line, "dirty_tracking", val);
+}
+
+/*
+ * dirty_tracking is the domain's state, whichever ioctl switched it: the
+ * VFIO container's DIRTY_PAGES start and stop switch every domain of the
+ * compat IOAS, HWPT_SET_DIRTY_TRACKING one.
+ */
+TEST_F(objects, dirty_tracking_compat)
+{
+	struct iommu_vfio_ioas vioas = {
+		.size = sizeof(vioas),
+		.op = IOMMU_VFIO_IOAS_SET,
+		.ioas_id = self->ioas_id,
+	};
+	__u32 user_id;
+
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &user_id));
+	ASSERT_OK(mock_replace(self->fd, self->stdev_id, user_id, NULL));
+	ASSERT_OK(ifd_ioctl(self->fd, IOMMU_VFIO_IOAS, &vioas));
+	ASSERT_EQ(0, ioctl(self->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "on"));
+	fdinfo_print(self->fd, "after VFIO_IOMMU_DIRTY_PAGES_FLAG_START");
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+
+	/*
+	 * Switched off and on again by the HWPT's own ioctl while the
+	 * container tracks: the container's stop still stops it
+	 */
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_START));
+	ASSERT_OK(hwpt_set_dirty(self->fd, user_id, false));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+	ASSERT_OK(hwpt_set_dirty(self->fd, user_id, true));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "on"));
+	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
 }
 
 /* A FAULT object, and the nested HWPT that reports to it */
@@ -638,7 +948,7 @@ static void trace_stop(struct _test_data_trace *self)
 
 TEST_F(trace, map_copy_unmap)
 {
-	__u64 copy_iova = 0, unmapped;
+	__u64 copy_iova = 0, unmapped, last;
 	__u32 hwpt_id, idev_id, ioas2;
 	char line[512], match[64];
 
@@ -687,7 +997,8 @@ TEST_F(trace, map_copy_unmap)
 	ASSERT_OK(trace_find(self->trace, "iommufd_unmap", match, 0, line,
 			     sizeof(line)));
 	EXPECT_EQ(BASE_IOVA, (__u64)field_num(line, "iova"));
-	EXPECT_EQ((long)BUF_LEN, field_num(line, "length"));
+	ASSERT_TRUE(field_u64(line, "last", &last));
+	EXPECT_EQ(BASE_IOVA + BUF_LEN - 1, last);
 	EXPECT_EQ((long)BUF_LEN, field_num(line, "unmapped"));
 	EXPECT_EQ(NPAGES, field_num(line, "unpinned"));
 	EXPECT_EQ(0, field_num(line, "rc"));
@@ -707,6 +1018,35 @@ TEST_F(trace, map_copy_unmap)
 	ASSERT_OK(trace_find(self->trace, "iommufd_account_uncharge", match,
 			     0, line, sizeof(line)));
 	EXPECT_EQ(NPAGES, field_num(line, "npages"));
+}
+
+/*
+ * An unmap of the whole IOVA space: its last IOVA is the last there is,
+ * which a length field could not hold (2^64 bytes).
+ */
+TEST_F(trace, unmap_all)
+{
+	__u32 hwpt_id;
+	char line[512], match[64];
+	__u64 unmapped, last;
+
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, &hwpt_id, NULL));
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, self->buf, BUF_LEN,
+			      BASE_IOVA));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, &unmapped));
+	EXPECT_EQ((__u64)BUF_LEN, unmapped);
+	trace_stop(self);
+	ASSERT_NE(NULL, self->trace);
+
+	snprintf(match, sizeof(match), " ioas=%u ", self->ioas_id);
+	ASSERT_OK(trace_find(self->trace, "iommufd_unmap", match, 0, line,
+			     sizeof(line)));
+	EXPECT_EQ(0, field_num(line, "iova"));
+	ASSERT_TRUE(field_u64(line, "last", &last));
+	EXPECT_EQ(~0ULL, last);
+	EXPECT_EQ((long)BUF_LEN, field_num(line, "unmapped"));
+	EXPECT_EQ(NPAGES, field_num(line, "unpinned"));
+	EXPECT_EQ(0, field_num(line, "rc"));
 }
 
 TEST_F(trace, attach_fill_replace_detach)

@@ -966,6 +966,135 @@ TEST_F_TIMEOUT(real, detach_then_dma_blocked, REAL_TIMEOUT)
 }
 
 /*
+ * The line of @fd's fdinfo that starts with "@kind:\tid=@id ", in @out;
+ * false if there is none
+ */
+static bool fdinfo_line(int fd, const char *kind, __u32 id, char *out,
+			size_t size)
+{
+	char path[64], info[8192], pat[64];
+	const char *p;
+	ssize_t n;
+	int pfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	pfd = open(path, O_RDONLY);
+	if (pfd < 0)
+		return false;
+	n = read(pfd, info, sizeof(info) - 1);
+	close(pfd);
+	if (n <= 0)
+		return false;
+	info[n] = 0;
+	snprintf(pat, sizeof(pat), "\n%s:\tid=%u ", kind, id);
+	p = strstr(info, pat);
+	if (!p)
+		return false;
+	p++;
+	n = strcspn(p, "\n");
+	if ((size_t)n >= size)
+		n = size - 1;
+	memcpy(out, p, n);
+	out[n] = 0;
+	ksft_print_msg("fdinfo: %s\n", out);
+	return true;
+}
+
+/* Does @line have the field " @name=@val", whole? */
+static bool fdinfo_field_is(const char *line, const char *name,
+			    const char *val)
+{
+	char pat[PATH_MAX];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=%s", name, val);
+	p = strstr(line, pat);
+	return p && (p[strlen(pat)] == ' ' || !p[strlen(pat)]);
+}
+
+/* The number of field " @name=" of @line, or -1 */
+static long fdinfo_field_num(const char *line, const char *name)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", name);
+	p = strstr(line, pat);
+	return p ? strtol(p + strlen(pat), NULL, 0) : -1;
+}
+
+/*
+ * fdinfo with a real device: the device line names the PCI device and the
+ * HWPT it is attached to, the HWPT line the IOMMU instance (its sysfs
+ * class device, whose attributes name the driver) and the IOAS, and the
+ * counters follow the mappings.
+ */
+TEST_F_TIMEOUT(real, fdinfo, REAL_TIMEOUT)
+{
+	char path[PATH_MAX], target[PATH_MAX], line[1024];
+	const char *iommu_name;
+	struct stat st;
+	__u32 pt_id, hwpt2;
+	ssize_t n;
+
+	pci_path(path, sizeof(path), self->e.bdf, "iommu");
+	n = readlink(path, target, sizeof(target) - 1);
+	ASSERT_LT(0, n);
+	target[n] = 0;
+	iommu_name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
+
+	ASSERT_TRUE(fdinfo_line(self->fd, "device", self->e.dev_id, line,
+				sizeof(line)));
+	EXPECT_TRUE(fdinfo_field_is(line, "dev", self->e.bdf));
+	EXPECT_EQ(self->hwpt_id, fdinfo_field_num(line, "hwpt"));
+
+	ASSERT_TRUE(fdinfo_line(self->fd, "hwpt", self->hwpt_id, line,
+				sizeof(line)));
+	EXPECT_TRUE(fdinfo_field_is(line, "type", "paging"));
+	EXPECT_TRUE(fdinfo_field_is(line, "iommu", iommu_name));
+	if (self->iommu->sysfs_group) {
+		/* That IOMMU instance is one of the driver's */
+		snprintf(path, sizeof(path), "/sys/class/iommu/%s/%s",
+			 iommu_name, self->iommu->sysfs_group);
+		EXPECT_OK(stat(path, &st));
+	}
+	EXPECT_EQ(self->ioas_id, fdinfo_field_num(line, "ioas"));
+	EXPECT_EQ(1, fdinfo_field_num(line, "auto"));
+	EXPECT_EQ(1, fdinfo_field_num(line, "devices"));
+	/* Not allocated for dirty tracking */
+	EXPECT_TRUE(fdinfo_field_is(line, "dirty_tracking", "unsupported"));
+
+	ASSERT_OK(map_rw(self, self->ioas_id, self->a, IOVA_A));
+	ASSERT_TRUE(fdinfo_line(self->fd, "ioas", self->ioas_id, line,
+				sizeof(line)));
+	EXPECT_EQ(1, fdinfo_field_num(line, "areas"));
+	EXPECT_EQ((long)BUF_LEN, fdinfo_field_num(line, "mapped_bytes"));
+	EXPECT_EQ(BUF_PAGES, fdinfo_field_num(line, "pinned_pages"));
+
+	/* Attached to a HWPT of its own, the device line follows */
+	ASSERT_OK(hwpt_alloc(self->fd, self->e.dev_id, self->ioas_id, 0,
+			     &hwpt2));
+	pt_id = hwpt2;
+	ASSERT_OK(vfio_attach_pt(self->e.devfd, &pt_id));
+	ASSERT_TRUE(fdinfo_line(self->fd, "device", self->e.dev_id, line,
+				sizeof(line)));
+	EXPECT_EQ(hwpt2, fdinfo_field_num(line, "hwpt"));
+	ASSERT_TRUE(fdinfo_line(self->fd, "hwpt", hwpt2, line, sizeof(line)));
+	EXPECT_TRUE(fdinfo_field_is(line, "iommu", iommu_name));
+	EXPECT_EQ(0, fdinfo_field_num(line, "auto"));
+	EXPECT_EQ(1, fdinfo_field_num(line, "devices"));
+	/* The kernel's HWPT went with its last device */
+	EXPECT_FALSE(fdinfo_line(self->fd, "hwpt", self->hwpt_id, line,
+				 sizeof(line)));
+
+	ASSERT_OK(vfio_detach_pt(self->e.devfd));
+	ASSERT_TRUE(fdinfo_line(self->fd, "device", self->e.dev_id, line,
+				sizeof(line)));
+	EXPECT_EQ(0, fdinfo_field_num(line, "hwpt"));
+	EXPECT_OK(obj_destroy(self->fd, hwpt2));
+}
+
+/*
  * Pinned pages, as /proc/self/status's VmPin shows them: a mapping is
  * pinned while a domain needs it, and only then.
  */
