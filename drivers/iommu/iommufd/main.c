@@ -722,8 +722,8 @@ void iommufd_ctx_note_payer(struct iommufd_ctx *ictx, struct task_struct *task,
 /*
  * The payer as the reader sees it: its PID in the PID namespace of the proc
  * mount read, as proc's own files have them (0 if it has none there, or
- * had exited when charged), its UID in the user namespace of the reader
- * (the overflow UID if unmapped there).
+ * has exited), its UID in the user namespace of whoever opened the fdinfo
+ * file (the overflow UID if unmapped there).
  */
 static void iommufd_fdinfo_payer(struct seq_file *m, struct iommufd_ctx *ictx)
 {
@@ -732,7 +732,10 @@ static void iommufd_fdinfo_payer(struct seq_file *m, struct iommufd_ctx *ictx)
 	pid_t pid;
 
 	spin_lock(&ictx->stat_lock);
-	pid = pid_nr_ns(ictx->stat_payer, ns);
+	/* A PID whose process is gone may be another's by now: none then */
+	pid = 0;
+	if (ictx->stat_payer && pid_has_task(ictx->stat_payer, PIDTYPE_TGID))
+		pid = pid_nr_ns(ictx->stat_payer, ns);
 	kuid = ictx->stat_payer_uid;
 	spin_unlock(&ictx->stat_lock);
 	seq_printf(m, "payer_pid:\t%d\n", pid);
@@ -759,6 +762,9 @@ static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 		   atomic_long_read(&ictx->stat_charged));
 
 	for (shown = 0; shown != IOMMUFD_FDINFO_MAX_OBJECTS; shown++, index++) {
+		/* seq_file calls again with a larger buffer: stop early */
+		if (seq_has_overflowed(m))
+			return;
 		xa_lock(&ictx->objects);
 		obj = xa_find(&ictx->objects, &index, ULONG_MAX, XA_PRESENT);
 		if (obj)
@@ -767,6 +773,8 @@ static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 		if (!obj)
 			break;
 	}
+	if (seq_has_overflowed(m))
+		return;
 	/* The rest are counted under RCU, without the table's lock */
 	if (shown == IOMMUFD_FDINFO_MAX_OBJECTS) {
 		xa_for_each_start(&ictx->objects, index, obj, index) {

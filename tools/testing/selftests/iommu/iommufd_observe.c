@@ -375,16 +375,74 @@ static int change_process(int fd)
 	return ifd_ioctl(fd, IOMMU_IOAS_CHANGE_PROCESS, &cmd);
 }
 
-static int change_child(void *arg)
-{
-	int fd = *(int *)arg;
+/* The pipes a child uses to say it is ready and to wait for its release */
+struct child_sync {
+	int ready[2];
+	int release[2];
+};
 
+static int sync_open(struct child_sync *sync)
+{
+	if (pipe(sync->ready))
+		return -1;
+	if (pipe(sync->release)) {
+		close(sync->ready[0]);
+		close(sync->ready[1]);
+		return -1;
+	}
+	return 0;
+}
+
+static void sync_close(struct child_sync *sync)
+{
+	close(sync->ready[0]);
+	if (sync->ready[1] >= 0)
+		close(sync->ready[1]);
+	close(sync->release[0]);
+	close(sync->release[1]);
+}
+
+/* In the child: say @code (0: ready), then wait for the release */
+static int sync_ready_wait(struct child_sync *sync, char code)
+{
+	char c;
+
+	if (write(sync->ready[1], &code, 1) != 1)
+		return child_failed(20, "write");
+	if (read(sync->release[0], &c, 1) != 1)
+		return child_failed(21, "read");
+	return code;
+}
+
+/* In the parent: the child's code, or -1 if it died first */
+static int sync_wait_ready(struct child_sync *sync)
+{
+	char code;
+
+	close(sync->ready[1]);
+	sync->ready[1] = -1;
+	if (read(sync->ready[0], &code, 1) != 1)
+		return -1;
+	return code;
+}
+
+static void sync_release(struct child_sync *sync)
+{
+	char c = 0;
+
+	if (write(sync->release[1], &c, 1) != 1)
+		ksft_print_msg("release write failed\n");
+}
+
+/* Take the charge over, check fdinfo, and stay until released */
+static int change_child(int fd, struct child_sync *sync)
+{
 	if (change_process(fd))
-		return child_failed(2, "IOMMU_IOAS_CHANGE_PROCESS");
+		return sync_ready_wait(sync, 2);
 	/* The charge is this process's now, and fdinfo says so */
 	if (fdinfo_num(fd, "payer_pid") != getpid())
-		return child_failed(3, "payer_pid is not the new payer");
-	return 0;
+		return sync_ready_wait(sync, 3);
+	return sync_ready_wait(sync, 0);
 }
 
 /* A memfd of @len bytes with its pages allocated, or -1 */
@@ -403,13 +461,15 @@ static int memfd_filled(size_t len)
 
 /*
  * IOMMU_IOAS_CHANGE_PROCESS moves the charge of a file mapping: the payer
- * fdinfo names is the process that took it over, and back.
+ * fdinfo names is the process that took it over, while it lives (a PID
+ * that is gone could name another process: 0 then), and back.
  */
 TEST_F(fdinfo, payer_after_change_process)
 {
+	struct child_sync sync;
 	__u64 iova = BASE_IOVA;
+	int mfd, status, code;
 	pid_t pid;
-	int mfd, status;
 
 	mfd = memfd_filled(BUF_LEN);
 	ASSERT_LE(0, mfd);
@@ -420,15 +480,23 @@ TEST_F(fdinfo, payer_after_change_process)
 	EXPECT_EQ(getpid(), fdinfo_num(self->fd, "payer_pid"));
 	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
 
+	ASSERT_OK(sync_open(&sync));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(change_child(&self->fd));
+		_exit(change_child(self->fd, &sync));
+	code = sync_wait_ready(&sync);
+	/* Seen from here too while it lives; the pins did not change */
+	EXPECT_EQ(pid, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+	sync_release(&sync);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	sync_close(&sync);
+	ASSERT_EQ(0, code);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	/* Seen from here too; the pins did not change */
-	EXPECT_EQ(pid, fdinfo_num(self->fd, "payer_pid"));
+	/* Gone: its PID names nobody */
+	EXPECT_EQ(0, fdinfo_num(self->fd, "payer_pid"));
 	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
 
 	ASSERT_OK(change_process(self->fd));
@@ -437,36 +505,64 @@ TEST_F(fdinfo, payer_after_change_process)
 	close(mfd);
 }
 
-/* In the new PID namespace, pid 1: map, then read fdinfo through its proc */
-static int pidns_child(int fd, __u32 ioas_id, char *buf, size_t len)
+/* The PID of this process in the PID namespace of the mounted /proc */
+static long proc_self_pid(void)
 {
-	if (getpid() != 1)
-		return child_failed(2, "not pid 1 of a new PID namespace");
-	if (unshare(CLONE_NEWNS) ||
-	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("proc", "/proc", "proc", 0, NULL))
-		return child_failed(3, "mount a proc of the new namespace");
-	if (ioas_map_at(fd, ioas_id, buf, len, BASE_IOVA))
-		return child_failed(4, "map");
-	if (fdinfo_num(fd, "payer_pid") != 1) {
-		fprintf(stderr, "# payer_pid %ld, wanted 1\n",
-			fdinfo_num(fd, "payer_pid"));
-		return 5;
-	}
-	return 0;
+	char link[32];
+	ssize_t n = readlink("/proc/self", link, sizeof(link) - 1);
+
+	if (n <= 0)
+		return -1;
+	link[n] = 0;
+	return strtol(link, NULL, 10);
 }
 
 /*
- * The payer's PID as the reader's proc shows PIDs: a process that is pid 1
- * of a new PID namespace reads its own PID, the parent its global one.
+ * In the new PID namespace, pid 1: map, read fdinfo through the inherited
+ * proc (the PID that proc gives this process) and through a proc of the
+ * new namespace (1), then stay until released
+ */
+static int pidns_child(int fd, __u32 ioas_id, char *buf, size_t len,
+		       struct child_sync *sync)
+{
+	long outer;
+
+	if (getpid() != 1)
+		return sync_ready_wait(sync, 2);
+	if (ioas_map_at(fd, ioas_id, buf, len, BASE_IOVA))
+		return sync_ready_wait(sync, 4);
+	outer = proc_self_pid();
+	if (outer <= 1 || fdinfo_num(fd, "payer_pid") != outer) {
+		fprintf(stderr, "# payer_pid %ld in the old proc, wanted %ld\n",
+			fdinfo_num(fd, "payer_pid"), outer);
+		return sync_ready_wait(sync, 6);
+	}
+	if (unshare(CLONE_NEWNS) ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, NULL))
+		return sync_ready_wait(sync, 3);
+	if (fdinfo_num(fd, "payer_pid") != 1) {
+		fprintf(stderr, "# payer_pid %ld, wanted 1\n",
+			fdinfo_num(fd, "payer_pid"));
+		return sync_ready_wait(sync, 5);
+	}
+	return sync_ready_wait(sync, 0);
+}
+
+/*
+ * The payer's PID as the proc read shows PIDs: a process that is pid 1 of
+ * a new PID namespace reads 1 through a proc of that namespace, and its
+ * outer PID through the proc it inherited; the parent reads the same
+ * outer PID, and 0 once the process is gone.
  */
 TEST_F(fdinfo, payer_pid_namespace)
 {
-	int pipefd[2], status;
+	struct child_sync sync;
+	int status, code;
 	pid_t pid, inner;
 
 	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
-	ASSERT_OK(pipe(pipefd));
+	ASSERT_OK(sync_open(&sync));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
@@ -477,33 +573,54 @@ TEST_F(fdinfo, payer_pid_namespace)
 			_exit(child_failed(11, "fork"));
 		if (!inner)
 			_exit(pidns_child(self->fd, self->ioas_id, self->buf,
-					  BUF_LEN));
-		if (write(pipefd[1], &inner, sizeof(inner)) != sizeof(inner))
-			_exit(child_failed(12, "write"));
+					  BUF_LEN, &sync));
 		if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status))
 			_exit(child_failed(13, "the inner child died"));
-		_exit(WEXITSTATUS(status));
+		/* Its PID, as the parent's namespace has it, for the parent */
+		_exit(WEXITSTATUS(status) ? 14 : 0);
 	}
-	ASSERT_EQ((ssize_t)sizeof(inner), read(pipefd[0], &inner,
-					       sizeof(inner)));
+	code = sync_wait_ready(&sync);
+	ASSERT_EQ(0, code);
+	/* The same charge, read from the initial namespace, while it lives */
+	inner = fdinfo_num(self->fd, "payer_pid");
+	EXPECT_LT(1, inner);
+	EXPECT_NE(pid, inner);
+	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+	sync_release(&sync);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	sync_close(&sync);
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	close(pipefd[0]);
-	close(pipefd[1]);
-	/* The same charge, read from the initial namespace */
-	EXPECT_EQ(inner, fdinfo_num(self->fd, "payer_pid"));
-	EXPECT_EQ(NPAGES, fdinfo_num(self->fd, "charged_pages"));
+	EXPECT_EQ(0, fdinfo_num(self->fd, "payer_pid"));
 	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
 }
 
-/* In a new user namespace that maps no UID: read fdinfo's payer_uid */
+/* The number of the "@key:" line read from the open fdinfo file @pfd */
+static long fdinfo_num_at(int pfd, const char *key)
+{
+	char info[8192];
+	const char *v;
+	ssize_t n;
+
+	n = pread(pfd, info, sizeof(info) - 1, 0);
+	if (n < 0)
+		return -1;
+	info[n] = 0;
+	v = fdinfo_find(info, key);
+	return v ? strtol(v, NULL, 10) : -1;
+}
+
+/*
+ * In a new user namespace that maps no UID: fdinfo's payer_uid is the
+ * overflow UID in a file opened there, and the real UID in one opened
+ * before (the opener's namespace counts, as for every seq_file)
+ */
 static int userns_child(void *arg)
 {
 	int fd = *(int *)arg;
-	long overflow = 65534;
-	char val[32];
-	int vfd;
+	long overflow = 65534, uid = getuid();
+	char val[32], path[64];
+	int vfd, pfd;
 
 	vfd = open("/proc/sys/kernel/overflowuid", O_RDONLY);
 	if (vfd >= 0) {
@@ -512,6 +629,10 @@ static int userns_child(void *arg)
 			overflow = strtol(val, NULL, 10);
 		close(vfd);
 	}
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	pfd = open(path, O_RDONLY);
+	if (pfd < 0)
+		return child_failed(4, "open fdinfo");
 	if (unshare(CLONE_NEWUSER))
 		return child_failed(2, "unshare(CLONE_NEWUSER)");
 	if (fdinfo_num(fd, "payer_uid") != overflow) {
@@ -519,12 +640,18 @@ static int userns_child(void *arg)
 			fdinfo_num(fd, "payer_uid"), overflow);
 		return 3;
 	}
+	if (fdinfo_num_at(pfd, "payer_uid") != uid) {
+		fprintf(stderr, "# payer_uid %ld opened before, wanted %ld\n",
+			fdinfo_num_at(pfd, "payer_uid"), uid);
+		return 5;
+	}
+	close(pfd);
 	return 0;
 }
 
 /*
- * The payer's UID as the reader's user namespace has it: where it maps no
- * UID, the overflow UID.
+ * The payer's UID as the user namespace of the fdinfo file's opener has
+ * it: where it maps no UID, the overflow UID.
  */
 TEST_F(fdinfo, payer_uid_namespace)
 {
@@ -757,6 +884,38 @@ TEST_F(objects, dirty_tracking_compat)
 	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "on"));
 	ASSERT_OK(vfio_dirty_cmd(self->fd, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP));
 	EXPECT_TRUE(hwpt_dirty_is(self->fd, user_id, "off"));
+}
+
+/*
+ * The domains of an IOAS are kept dense: when one goes, the last takes its
+ * slot, and its dirty tracking state must go with it. Here two user HWPTs
+ * with dirty tracking, one of them tracking: destroying the other (or the
+ * first) leaves the survivor's state as it was.
+ */
+TEST_F(objects, dirty_tracking_survives_a_neighbour)
+{
+	__u32 a, b, c;
+
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &a));
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &b));
+	/* a tracks, b (after it) does not; a goes, b moves into its slot */
+	ASSERT_OK(hwpt_set_dirty(self->fd, a, true));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, a, "on"));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, b, "off"));
+	ASSERT_OK(obj_destroy(self->fd, a));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, b, "off"));
+
+	/* c (after b) tracks, b does not; b goes, c moves */
+	ASSERT_OK(hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+			     IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &c));
+	ASSERT_OK(hwpt_set_dirty(self->fd, c, true));
+	ASSERT_OK(obj_destroy(self->fd, b));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, c, "on"));
+	ASSERT_OK(hwpt_set_dirty(self->fd, c, false));
+	EXPECT_TRUE(hwpt_dirty_is(self->fd, c, "off"));
+	ASSERT_OK(obj_destroy(self->fd, c));
 }
 
 /* A FAULT object, and the nested HWPT that reports to it */
