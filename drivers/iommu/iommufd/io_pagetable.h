@@ -294,6 +294,7 @@ void iopt_pages_access_unpin(struct iopt_pages *pages,
 int iopt_pages_rw(struct iopt_pages *pages, unsigned long offset, void *data,
 		  unsigned long length, unsigned int flags);
 int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old);
+void iopt_pages_note_payer(struct iopt_pages *pages);
 void iopt_pages_restore_payer(struct iopt_pages *pages,
 			      struct iopt_payer *old);
 void iopt_payer_put(struct iopt_payer *payer);

@@ -496,6 +496,9 @@ static int ioas_switch_payers(struct xarray *set)
 		else
 			iopt_payer_put(&done[i].old);
 	}
+	/* Only a change that took everything changes the payer fdinfo names */
+	if (!rc && n)
+		iopt_pages_note_payer(done[0].pages);
 	kvfree(done);
 	return rc;
 }

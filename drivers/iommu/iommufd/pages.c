@@ -358,9 +358,26 @@ static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 /* Tell @pages's file who pays for its pins now (fdinfo) */
 static void pages_note_payer(struct iopt_pages *pages)
 {
+	lockdep_assert_held(&pages->mutex);
+
 	if (pages->ictx && pages->account_mode != IOMMUFD_ACCOUNT_NONE)
 		iommufd_ctx_note_payer(pages->ictx, pages->payer.task,
 				       pages->payer.user->uid);
+}
+
+/**
+ * iopt_pages_note_payer() - tell @pages's file who pays for its pins now
+ * @pages: the memory
+ *
+ * For fdinfo, once IOMMU_IOAS_CHANGE_PROCESS has moved every charge: a
+ * change that fails leaves the payer fdinfo names as it was.
+ *
+ * Context: Process context; takes the pages mutex.
+ */
+void iopt_pages_note_payer(struct iopt_pages *pages)
+{
+	guard(mutex)(&pages->mutex);
+	pages_note_payer(pages);
 }
 
 /*
@@ -422,7 +439,6 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
 	if (!rc) {
 		*old = pages->payer;
 		pages->payer = payer;
-		pages_note_payer(pages);
 	}
 	mutex_unlock(&pages->mutex);
 	if (rc)
@@ -527,7 +543,6 @@ void iopt_pages_restore_payer(struct iopt_pages *pages, struct iopt_payer *old)
 		   true);
 	cur = pages->payer;
 	pages->payer = *old;
-	pages_note_payer(pages);
 	mutex_unlock(&pages->mutex);
 	iopt_payer_put(&cur);
 }
