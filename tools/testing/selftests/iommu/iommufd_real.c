@@ -966,13 +966,14 @@ TEST_F_TIMEOUT(real, detach_then_dma_blocked, REAL_TIMEOUT)
 }
 
 /*
- * The line of @fd's fdinfo that starts with "@kind:\tid=@id ", in @out;
- * false if there is none
+ * The "@kind:\tid=@id ..." line of @fd's fdinfo into @out: 1 if found, 0
+ * if the fdinfo has no such line, -errno if it cannot be read
  */
-static bool fdinfo_line(int fd, const char *kind, __u32 id, char *out,
-			size_t size)
+static int fdinfo_line(int fd, const char *kind, __u32 id, char *out,
+		       size_t size)
 {
-	char path[64], info[8192], pat[64];
+	char path[64], info[16384], pat[64];
+	size_t len = 0;
 	const char *p;
 	ssize_t n;
 	int pfd;
@@ -980,24 +981,25 @@ static bool fdinfo_line(int fd, const char *kind, __u32 id, char *out,
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	pfd = open(path, O_RDONLY);
 	if (pfd < 0)
-		return false;
-	n = read(pfd, info, sizeof(info) - 1);
+		return -errno;
+	while ((n = read(pfd, info + len, sizeof(info) - 1 - len)) > 0)
+		len += n;
 	close(pfd);
-	if (n <= 0)
-		return false;
-	info[n] = 0;
+	if (n < 0)
+		return -errno;
+	info[len] = 0;
 	snprintf(pat, sizeof(pat), "\n%s:\tid=%u ", kind, id);
 	p = strstr(info, pat);
 	if (!p)
-		return false;
+		return 0;
 	p++;
-	n = strcspn(p, "\n");
-	if ((size_t)n >= size)
-		n = size - 1;
-	memcpy(out, p, n);
-	out[n] = 0;
+	len = strcspn(p, "\n");
+	if (len >= size)
+		len = size - 1;
+	memcpy(out, p, len);
+	out[len] = 0;
 	ksft_print_msg("fdinfo: %s\n", out);
-	return true;
+	return 1;
 }
 
 /* Does @line have the field " @name=@val", whole? */
@@ -1043,13 +1045,13 @@ TEST_F_TIMEOUT(real, fdinfo, REAL_TIMEOUT)
 	target[n] = 0;
 	iommu_name = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
 
-	ASSERT_TRUE(fdinfo_line(self->fd, "device", self->e.dev_id, line,
-				sizeof(line)));
+	ASSERT_EQ(1, fdinfo_line(self->fd, "device", self->e.dev_id, line,
+				 sizeof(line)));
 	EXPECT_TRUE(fdinfo_field_is(line, "dev", self->e.bdf));
 	EXPECT_EQ(self->hwpt_id, fdinfo_field_num(line, "hwpt"));
 
-	ASSERT_TRUE(fdinfo_line(self->fd, "hwpt", self->hwpt_id, line,
-				sizeof(line)));
+	ASSERT_EQ(1, fdinfo_line(self->fd, "hwpt", self->hwpt_id, line,
+				 sizeof(line)));
 	EXPECT_TRUE(fdinfo_field_is(line, "type", "paging"));
 	EXPECT_TRUE(fdinfo_field_is(line, "iommu", iommu_name));
 	if (self->iommu->sysfs_group) {
@@ -1065,8 +1067,8 @@ TEST_F_TIMEOUT(real, fdinfo, REAL_TIMEOUT)
 	EXPECT_TRUE(fdinfo_field_is(line, "dirty_tracking", "unsupported"));
 
 	ASSERT_OK(map_rw(self, self->ioas_id, self->a, IOVA_A));
-	ASSERT_TRUE(fdinfo_line(self->fd, "ioas", self->ioas_id, line,
-				sizeof(line)));
+	ASSERT_EQ(1, fdinfo_line(self->fd, "ioas", self->ioas_id, line,
+				 sizeof(line)));
 	EXPECT_EQ(1, fdinfo_field_num(line, "areas"));
 	EXPECT_EQ((long)BUF_LEN, fdinfo_field_num(line, "mapped_bytes"));
 	EXPECT_EQ(BUF_PAGES, fdinfo_field_num(line, "pinned_pages"));
@@ -1076,20 +1078,20 @@ TEST_F_TIMEOUT(real, fdinfo, REAL_TIMEOUT)
 			     &hwpt2));
 	pt_id = hwpt2;
 	ASSERT_OK(vfio_attach_pt(self->e.devfd, &pt_id));
-	ASSERT_TRUE(fdinfo_line(self->fd, "device", self->e.dev_id, line,
-				sizeof(line)));
+	ASSERT_EQ(1, fdinfo_line(self->fd, "device", self->e.dev_id, line,
+				 sizeof(line)));
 	EXPECT_EQ(hwpt2, fdinfo_field_num(line, "hwpt"));
-	ASSERT_TRUE(fdinfo_line(self->fd, "hwpt", hwpt2, line, sizeof(line)));
+	ASSERT_EQ(1, fdinfo_line(self->fd, "hwpt", hwpt2, line, sizeof(line)));
 	EXPECT_TRUE(fdinfo_field_is(line, "iommu", iommu_name));
 	EXPECT_EQ(0, fdinfo_field_num(line, "auto"));
 	EXPECT_EQ(1, fdinfo_field_num(line, "devices"));
 	/* The kernel's HWPT went with its last device */
-	EXPECT_FALSE(fdinfo_line(self->fd, "hwpt", self->hwpt_id, line,
+	EXPECT_EQ(0, fdinfo_line(self->fd, "hwpt", self->hwpt_id, line,
 				 sizeof(line)));
 
 	ASSERT_OK(vfio_detach_pt(self->e.devfd));
-	ASSERT_TRUE(fdinfo_line(self->fd, "device", self->e.dev_id, line,
-				sizeof(line)));
+	ASSERT_EQ(1, fdinfo_line(self->fd, "device", self->e.dev_id, line,
+				 sizeof(line)));
 	EXPECT_EQ(0, fdinfo_field_num(line, "hwpt"));
 	EXPECT_OK(obj_destroy(self->fd, hwpt2));
 }
