@@ -1956,6 +1956,30 @@ struct iopt_dirty_walk {
 #define IOPT_DIRTY_STEP SZ_1G
 
 /*
+ * Read (and, without IOMMU_DIRTY_NO_CLEAR in @flags, clear) the dirty bits
+ * of [start, last], which one live area maps, in steps of IOPT_DIRTY_STEP
+ */
+static int iopt_dirty_read_span(struct iommu_domain *domain,
+				unsigned long start, unsigned long last,
+				unsigned long flags,
+				struct iommu_dirty_bitmap *dirty)
+{
+	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	unsigned long step_last;
+	int rc;
+
+	for (;; start = step_last + 1) {
+		step_last = min(last, start | (IOPT_DIRTY_STEP - 1));
+		rc = ops->read_and_clear_dirty(domain, start,
+					       step_last - start + 1, flags,
+					       dirty);
+		cond_resched();
+		if (rc || step_last == last)
+			return rc;
+	}
+}
+
+/*
  * Called for each window of the user bitmap. Only the live areas of the
  * window are read. A busy area is being filled, or unwound after a failed
  * fill, without the iova_rwsem the reader holds, and that may free page
@@ -1983,23 +2007,11 @@ static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
 
 	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
 	for (area = iopt_first_area(walk->iopt, iova, last); area && !rc;
-	     area = iopt_next_area(area, iova, last)) {
-		unsigned long start = max(area->node.start, iova);
-		unsigned long end = min(area->node.last, last);
-
-		while (!rc) {
-			unsigned long step_end =
-				min(end, (start | (IOPT_DIRTY_STEP - 1)));
-
-			rc = domain->dirty_ops->read_and_clear_dirty(domain,
-					start, step_end - start + 1,
-					walk->flags, &dirty);
-			cond_resched();
-			if (step_end == end)
-				break;
-			start = step_end + 1;
-		}
-	}
+	     area = iopt_next_area(area, iova, last))
+		rc = iopt_dirty_read_span(domain,
+					  max(area->node.start, iova),
+					  min(area->node.last, last),
+					  walk->flags, &dirty);
 	iommu_iotlb_sync(domain, &gather);
 	return rc;
 }
@@ -2074,7 +2086,6 @@ static int iopt_dirty_clear(struct io_pagetable *iopt,
 			    struct iommu_domain *domain)
 {
 	struct iopt_area *area = iopt_first_area(iopt, 0, ULONG_MAX);
-	const struct iommu_dirty_ops *ops = domain->dirty_ops;
 	struct iommu_iotlb_gather gather;
 	struct iommu_dirty_bitmap dirty;
 	int rc = 0;
@@ -2084,9 +2095,8 @@ static int iopt_dirty_clear(struct io_pagetable *iopt,
 	/* No bitmap: the bits read are dropped; this also inits the gather */
 	iommu_dirty_bitmap_init(&dirty, NULL, &gather);
 	for (; area && !rc; area = iopt_next_area(area, 0, ULONG_MAX))
-		rc = ops->read_and_clear_dirty(domain, area->node.start,
-					       iopt_area_bytes(area), 0,
-					       &dirty);
+		rc = iopt_dirty_read_span(domain, area->node.start,
+					  area->node.last, 0, &dirty);
 	iommu_iotlb_sync(domain, &gather);
 	return rc;
 }
