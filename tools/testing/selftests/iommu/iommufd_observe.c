@@ -505,6 +505,86 @@ TEST_F(fdinfo, payer_after_change_process)
 	close(mfd);
 }
 
+/* Map a file of NPAGES, unmap it again: this process was charged last */
+static int charge_child(int fd, __u32 ioas_id, struct child_sync *sync)
+{
+	__u64 iova = BASE_IOVA + 4 * BUF_LEN;
+	int mfd = memfd_filled(BUF_LEN);
+
+	if (mfd < 0)
+		return sync_ready_wait(sync, 2);
+	if (ioas_map_file(fd, ioas_id, mfd, 0, BUF_LEN, &iova,
+			  IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_FIXED_IOVA))
+		return sync_ready_wait(sync, 3);
+	if (ioas_unmap(fd, ioas_id, iova, BUF_LEN, NULL))
+		return sync_ready_wait(sync, 4);
+	close(mfd);
+	return sync_ready_wait(sync, 0);
+}
+
+/* CHANGE_PROCESS with room for one mapping's pins only: ENOMEM expected */
+static int limited_change_child(void *arg)
+{
+	struct rlimit lim = { BUF_LEN, BUF_LEN };
+	int fd = *(int *)arg;
+
+	if (drop_capability(CAP_IPC_LOCK) || setrlimit(RLIMIT_MEMLOCK, &lim))
+		return child_failed(2, "drop CAP_IPC_LOCK, set the limit");
+	if (change_process(fd) != -ENOMEM)
+		return child_failed(3, "CHANGE_PROCESS did not fail ENOMEM");
+	return 0;
+}
+
+/*
+ * A CHANGE_PROCESS that fails leaves fdinfo's payer as it was. Two file
+ * mappings of this process, and a child charged last (it maps and unmaps
+ * a third file, and stays): a process whose limit takes one mapping's
+ * pins only takes the first over, fails on the second and gives the
+ * first back. The payer is still the child, not the owner of what was
+ * given back.
+ */
+TEST_F(fdinfo, payer_after_failed_change_process)
+{
+	__u64 iova = BASE_IOVA, iova2 = BASE_IOVA + 2 * BUF_LEN;
+	struct child_sync sync;
+	int mfd, mfd2, status, code;
+	pid_t pid;
+
+	mfd = memfd_filled(BUF_LEN);
+	mfd2 = memfd_filled(BUF_LEN);
+	ASSERT_LE(0, mfd);
+	ASSERT_LE(0, mfd2);
+	ASSERT_OK(mock_domain(self->fd, self->ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_file(self->fd, self->ioas_id, mfd, 0, BUF_LEN,
+				&iova, IOMMU_IOAS_MAP_READABLE |
+				IOMMU_IOAS_MAP_FIXED_IOVA));
+	ASSERT_OK(ioas_map_file(self->fd, self->ioas_id, mfd2, 0, BUF_LEN,
+				&iova2, IOMMU_IOAS_MAP_READABLE |
+				IOMMU_IOAS_MAP_FIXED_IOVA));
+
+	ASSERT_OK(sync_open(&sync));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(charge_child(self->fd, self->ioas_id, &sync));
+	code = sync_wait_ready(&sync);
+	EXPECT_EQ(0, code);
+	EXPECT_EQ(pid, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(2 * NPAGES, fdinfo_num(self->fd, "charged_pages"));
+
+	EXPECT_EQ(0, run_in_child(limited_change_child, &self->fd));
+	EXPECT_EQ(pid, fdinfo_num(self->fd, "payer_pid"));
+	EXPECT_EQ(2 * NPAGES, fdinfo_num(self->fd, "charged_pages"));
+
+	sync_release(&sync);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	sync_close(&sync);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
+	close(mfd);
+	close(mfd2);
+}
+
 /* The PID of this process in the PID namespace of the mounted /proc */
 static long proc_self_pid(void)
 {
