@@ -189,17 +189,29 @@ static int start_slow_map(struct _test_data_inflight *self)
 	return atomic_load(&self->job.done) ? -EALREADY : 0;
 }
 
-/* Give the slow buffer its pages and wait for the map to finish */
-static int resolve_slow_map(struct _test_data_inflight *self)
+/*
+ * Give the first @len bytes of the slow buffer their pages, copies of the
+ * data buffer's, and so wake whatever waits on their userfaults; 0 or
+ * -errno
+ */
+static int fill_slow(struct _test_data_inflight *self, size_t len)
 {
 	struct uffdio_copy copy = {
 		.dst = (__u64)(uintptr_t)self->slow,
 		.src = (__u64)(uintptr_t)self->data,
-		.len = SLOW_LEN,
+		.len = len,
 	};
 
-	if (ioctl(self->uffd, UFFDIO_COPY, &copy))
-		return -errno;
+	return ioctl(self->uffd, UFFDIO_COPY, &copy) ? -errno : 0;
+}
+
+/* Give the slow buffer its pages and wait for the map to finish */
+static int resolve_slow_map(struct _test_data_inflight *self)
+{
+	int rc = fill_slow(self, SLOW_LEN);
+
+	if (rc)
+		return rc;
 	pthread_join(self->thread, NULL);
 	self->started = false;
 	return self->job.rc;
@@ -612,11 +624,6 @@ TEST_F(inflight, unbind_during_hwpt_fill)
 {
 	struct hwpt_job hwpt = { .fd = self->fd, .idev_id = self->idev_id };
 	struct destroy_job destroy = { .fd = self->fd, .id = self->stdev_id };
-	struct uffdio_copy copy = {
-		.dst = (__u64)(uintptr_t)self->slow,
-		.src = (__u64)(uintptr_t)self->data,
-		.len = SLOW_LEN,
-	};
 	pthread_t hwpt_thread, destroy_thread;
 	bool prompt;
 
@@ -633,7 +640,7 @@ TEST_F(inflight, unbind_during_hwpt_fill)
 	EXPECT_TRUE(prompt);
 	EXPECT_FALSE(atomic_load(&hwpt.done));
 
-	ASSERT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	ASSERT_OK(fill_slow(self, SLOW_LEN));
 	pthread_join(hwpt_thread, NULL);
 	pthread_join(destroy_thread, NULL);
 	ASSERT_OK(destroy.rc);
@@ -841,11 +848,6 @@ static int compat_dirty_start(struct _test_data_inflight *self, bool hw,
 static void unmap_dirty_one_step(struct __test_metadata *_metadata,
 				 struct _test_data_inflight *self, bool hw)
 {
-	struct uffdio_copy copy = {
-		.dst = (__u64)(uintptr_t)self->slow,
-		.src = (__u64)(uintptr_t)self->data,
-		.len = page_size,
-	};
 	struct unmap_dirty_job job = {
 		.fd = self->fd,
 		.iova = IOVA_QUICK,
@@ -877,14 +879,14 @@ static void unmap_dirty_one_step(struct __test_metadata *_metadata,
 	ASSERT_OK(pthread_create(&thread, NULL, unmap_dirty_job_run, &job));
 	EXPECT_OK(wait_fault(self->uffd));
 	if (pthread_create(&other_thread, NULL, unmap_job_run, &other)) {
-		EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+		EXPECT_OK(fill_slow(self, page_size));
 		pthread_join(thread, NULL);
 		ASSERT_TRUE(false);
 	}
 	EXPECT_TRUE(thread_blocked(&other.tid, &other.done));
 	EXPECT_FALSE(atomic_load(&other.done));
 
-	EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	EXPECT_OK(fill_slow(self, page_size));
 	pthread_join(thread, NULL);
 	pthread_join(other_thread, NULL);
 	EXPECT_OK(job.rc);
@@ -939,11 +941,6 @@ static void *copy_job_run(void *arg)
  */
 TEST_F(inflight, dirty_read_skips_map_in_flight)
 {
-	struct uffdio_copy uc = {
-		.dst = (__u64)(uintptr_t)self->slow,
-		.src = (__u64)(uintptr_t)self->data,
-		.len = SLOW_LEN,
-	};
 	__u64 marks[2 * SLOW_PAGES / 64], bitmap[2 * SLOW_PAGES / 64];
 	struct copy_job job = {
 		.fd = self->fd,
@@ -981,7 +978,7 @@ TEST_F(inflight, dirty_read_skips_map_in_flight)
 	EXPECT_EQ(0, bitmap[0]);
 	EXPECT_EQ(0, bitmap[1]);
 
-	EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &uc));
+	EXPECT_OK(fill_slow(self, SLOW_LEN));
 	pthread_join(thread, NULL);
 	ASSERT_OK(job.rc);
 	ASSERT_EQ(IOVA_SLOW, job.dst_iova);
@@ -1021,11 +1018,6 @@ static void *rw_job_run(void *arg)
  */
 TEST_F(inflight, unmap_waits_for_access_copy)
 {
-	struct uffdio_copy copy = {
-		.dst = (__u64)(uintptr_t)self->slow,
-		.src = (__u64)(uintptr_t)self->data,
-		.len = SLOW_LEN,
-	};
 	struct rw_job rw = { .fd = self->fd, .iova = IOVA_SLOW };
 	struct unmap_job unmap = {
 		.fd = self->fd,
@@ -1066,7 +1058,7 @@ TEST_F(inflight, unmap_waits_for_access_copy)
 	}
 	EXPECT_FALSE(atomic_load(&rw.done));
 
-	EXPECT_OK(ioctl(self->uffd, UFFDIO_COPY, &copy));
+	EXPECT_OK(fill_slow(self, SLOW_LEN));
 	pthread_join(rw_thread, NULL);
 	if (map_started)
 		pthread_join(map_thread, NULL);
