@@ -32,25 +32,6 @@
 #define BASE_IOVA ((__u64)MOCK_APERTURE_START)
 #define TRACEFS "/sys/kernel/tracing"
 
-/* The whole fdinfo of @fd, NUL terminated, in @out; 0 or -errno */
-static int fdinfo_read(int fd, char *out, size_t size)
-{
-	char path[64];
-	ssize_t n;
-	int pfd;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	pfd = open(path, O_RDONLY);
-	if (pfd < 0)
-		return -errno;
-	n = read(pfd, out, size - 1);
-	close(pfd);
-	if (n < 0)
-		return -errno;
-	out[n] = 0;
-	return 0;
-}
-
 /* The text after "@key:\t" on its line of @info, or NULL */
 static const char *fdinfo_find(const char *info, const char *key)
 {

@@ -972,22 +972,14 @@ TEST_F_TIMEOUT(real, detach_then_dma_blocked, REAL_TIMEOUT)
 static int fdinfo_line(int fd, const char *kind, __u32 id, char *out,
 		       size_t size)
 {
-	char path[64], info[16384], pat[64];
-	size_t len = 0;
+	char info[16384], pat[64];
 	const char *p;
-	ssize_t n;
-	int pfd;
+	size_t len;
+	int rc;
 
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	pfd = open(path, O_RDONLY);
-	if (pfd < 0)
-		return -errno;
-	while ((n = read(pfd, info + len, sizeof(info) - 1 - len)) > 0)
-		len += n;
-	close(pfd);
-	if (n < 0)
-		return -errno;
-	info[len] = 0;
+	rc = fdinfo_read(fd, info, sizeof(info));
+	if (rc)
+		return rc;
 	snprintf(pat, sizeof(pat), "\n%s:\tid=%u ", kind, id);
 	p = strstr(info, pat);
 	if (!p)

@@ -590,6 +590,30 @@ static inline void *alloc_shared(size_t len, size_t align)
 	return buf;
 }
 
+/*
+ * The fdinfo of @fd, NUL terminated, in @out: all of it, or its first
+ * @size - 1 bytes; 0 or -errno
+ */
+static inline int fdinfo_read(int fd, char *out, size_t size)
+{
+	size_t len = 0;
+	char path[64];
+	ssize_t n;
+	int pfd;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	pfd = open(path, O_RDONLY);
+	if (pfd < 0)
+		return -errno;
+	while ((n = read(pfd, out + len, size - 1 - len)) > 0)
+		len += n;
+	close(pfd);
+	if (n < 0)
+		return -errno;
+	out[len] = 0;
+	return 0;
+}
+
 /* The value of the "@key:" line of the /proc file @path (KiB), or -1 */
 static inline long proc_file_kib(const char *path, const char *key)
 {
