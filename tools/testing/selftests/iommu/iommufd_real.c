@@ -1048,8 +1048,9 @@ TEST_F_TIMEOUT(real, fdinfo, REAL_TIMEOUT)
 	EXPECT_TRUE(fdinfo_field_is(line, "iommu", iommu_name));
 	if (self->iommu->sysfs_group) {
 		/* That IOMMU instance is one of the driver's */
-		snprintf(path, sizeof(path), "/sys/class/iommu/%s/%s",
-			 iommu_name, self->iommu->sysfs_group);
+		ASSERT_GT(sizeof(path),
+			  snprintf(path, sizeof(path), "/sys/class/iommu/%s/%s",
+				   iommu_name, self->iommu->sysfs_group));
 		EXPECT_OK(stat(path, &st));
 	}
 	EXPECT_EQ(self->ioas_id, fdinfo_field_num(line, "ioas"));
