@@ -39,6 +39,15 @@
  *	repsN	N repetitions per case (1 to BENCH_REPS_MAX)
  *	compat	only the VFIO container cases: on the type1 kernel the
  *		native cases would measure our iommufd once more
+ *	profile	instead of the cases: where the kernel spends the time of
+ *		the 1 GiB maps and unmaps and of the small maps and unmaps
+ *		(iommufd_prof.h), BENCH_REPS_MAX repetitions unless repsN
+ *		says otherwise, and the latency cases
+ *
+ * A profile is printed as lines of
+ *
+ *	BENCH-PROF <domain>.<case> samples <n> lost <n>
+ *	BENCH-PROF <domain>.<case> self|incl <percent of samples> <function>
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -52,6 +61,7 @@
 
 #include "../kselftest.h"
 #include "iommufd_edu.h"
+#include "iommufd_prof.h"
 
 #define SZ_4K		(4ULL * 1024)
 #define SZ_2M		(2ULL * 1024 * 1024)
@@ -165,6 +175,10 @@ static bool use_vtd;
 static char edu_bdf[32];
 static int reps = BENCH_REPS;
 static bool compat_only;
+static bool profile;
+static bool reps_given;
+/* With "profile": what the maps and the unmaps of a case do in the kernel */
+static struct prof prof_map = { .fd = -1 }, prof_unmap = { .fd = -1 };
 static int failures;
 /*
  * 1 GiB buffers kept from one case to the next: faulting in a GiB takes
@@ -659,6 +673,19 @@ static int t_unmap(struct target *t, __u64 iova, __u64 len)
 	return ifd_ioctl(t->fd, VFIO_IOMMU_UNMAP_DMA, &unmap);
 }
 
+/* With "profile": print the profiles of a case's maps and of its unmaps */
+static void prof_report(const char *map_name, const char *unmap_name)
+{
+	char tag[128];
+
+	if (!profile)
+		return;
+	snprintf(tag, sizeof(tag), "BENCH-PROF %s.%s", domain, map_name);
+	prof_print(&prof_map, tag);
+	snprintf(tag, sizeof(tag), "BENCH-PROF %s.%s", domain, unmap_name);
+	prof_print(&prof_unmap, tag);
+}
+
 /*
  * One repetition of case_map_1g(): map and unmap @b in a new session of
  * @type; the times in us and the kernel memory in KiB the mapping held.
@@ -678,15 +705,19 @@ static int map_1g_once(unsigned long type, struct buf *b, double *tmap,
 	before = kmem_kib();
 	*what = "map 1 GiB";
 	t0 = now_us();
+	prof_on(&prof_map);
 	rc = t_map(&ss.t, b->va, BIG_IOVA, SZ_1G);
 	*tmap = now_us() - t0;
+	prof_off(&prof_map);
 	if (rc)
 		goto out_close;
 	*mem = kmem_kib() - before;
 	*what = "unmap 1 GiB";
 	t0 = now_us();
+	prof_on(&prof_unmap);
 	rc = t_unmap(&ss.t, BIG_IOVA, SZ_1G);
 	*tunmap = now_us() - t0;
+	prof_off(&prof_unmap);
 out_close:
 	session_close(&ss);
 	return rc;
@@ -702,11 +733,13 @@ static void case_map_1g(unsigned long type, const char *prefix,
 			struct buf *b, enum mem_kind kind, bool kmem)
 {
 	double tmap[BENCH_REPS_MAX], tunmap[BENCH_REPS_MAX], mem[BENCH_REPS_MAX];
+	char name[64], uname[64];
 	const char *what;
-	char name[64];
 	int i, rc;
 
 	snprintf(name, sizeof(name), "%smap1g.%s", prefix, mem_names[kind]);
+	prof_reset(&prof_map);
+	prof_reset(&prof_unmap);
 	for (i = 0; i < reps; i++) {
 		rc = map_1g_once(type, b, &tmap[i], &tunmap[i], &mem[i], &what);
 		if (rc) {
@@ -722,6 +755,10 @@ static void case_map_1g(unsigned long type, const char *prefix,
 			 mem_names[kind]);
 		report(name, median(mem, reps), "KiB/GiB");
 	}
+	snprintf(name, sizeof(name), "%smap1g.%s", prefix, mem_names[kind]);
+	snprintf(uname, sizeof(uname), "%sunmap1g.%s", prefix,
+		 mem_names[kind]);
+	prof_report(name, uname);
 }
 
 /* case_map_1g() for every kind of memory that @kinds has a bit for */
@@ -767,21 +804,29 @@ static int small_once(unsigned long type, struct buf *b, double *rmap,
 		return rc;
 	*what = "map 4 KiB";
 	t0 = now_us();
+	prof_on(&prof_map);
 	for (n = 0; n < SMALL_MAPS; n++) {
 		rc = t_map(&ss.t, b->va + n * SZ_4K, BIG_IOVA + n * SZ_4K,
 			   SZ_4K);
 		if (rc)
-			goto out_close;
+			break;
 	}
 	*rmap = SMALL_MAPS / ((now_us() - t0) / 1e6);
+	prof_off(&prof_map);
+	if (rc)
+		goto out_close;
 	*what = "unmap 4 KiB";
 	t0 = now_us();
+	prof_on(&prof_unmap);
 	for (n = 0; n < SMALL_MAPS; n++) {
 		rc = t_unmap(&ss.t, BIG_IOVA + n * SZ_4K, SZ_4K);
 		if (rc)
-			goto out_close;
+			break;
 	}
 	*runmap = SMALL_MAPS / ((now_us() - t0) / 1e6);
+	prof_off(&prof_unmap);
+	if (rc)
+		goto out_close;
 out_close:
 	session_close(&ss);
 	return rc;
@@ -795,8 +840,8 @@ static void case_small(unsigned long type, const char *prefix)
 {
 	double rmap[BENCH_REPS_MAX], runmap[BENCH_REPS_MAX];
 	struct buf *b = get_buf4k();
+	char name[64], uname[64];
 	const char *what;
-	char name[64];
 	int i, rc;
 
 	snprintf(name, sizeof(name), "%ssmall.map", prefix);
@@ -804,6 +849,8 @@ static void case_small(unsigned long type, const char *prefix)
 		bench_fail(name, -ENOMEM, "4 KiB pages");
 		return;
 	}
+	prof_reset(&prof_map);
+	prof_reset(&prof_unmap);
 	for (i = 0; i < reps; i++) {
 		rc = small_once(type, b, &rmap[i], &runmap[i], &what);
 		if (rc) {
@@ -812,8 +859,9 @@ static void case_small(unsigned long type, const char *prefix)
 		}
 	}
 	report(name, median(rmap, reps), "ops/s");
-	snprintf(name, sizeof(name), "%ssmall.unmap", prefix);
-	report(name, median(runmap, reps), "ops/s");
+	snprintf(uname, sizeof(uname), "%ssmall.unmap", prefix);
+	report(uname, median(runmap, reps), "ops/s");
+	prof_report(name, uname);
 }
 
 /* IOMMU_IOAS_COPY of 1 GiB into a second IOAS that has its own domain */
@@ -1033,10 +1081,15 @@ static const char * const lat_names[LAT_NR] = {
 	[LAT_PIN] = "lat.access-pin",
 };
 
-/* The thread that maps 1 GiB in one call while the other one measures */
+/*
+ * The thread that maps 1 GiB in one call while the other one measures; or,
+ * for the baseline, spins in user space for @spin_us instead, keeping the
+ * other vCPU just as busy without entering iommufd.
+ */
 struct big_map {
 	struct ctx *c;
 	char *va;
+	double spin_us;		/* > 0: spin this long, do not map */
 	pthread_t thread;
 	int go;			/* set by the measuring thread */
 	int done;		/* set when the map returned */
@@ -1046,10 +1099,18 @@ struct big_map {
 static void *big_mapper(void *arg)
 {
 	struct big_map *bm = arg;
+	double t0;
 
 	while (!__atomic_load_n(&bm->go, __ATOMIC_ACQUIRE))
 		;
-	bm->rc = ioas_map_at(bm->c->fd, bm->c->ioas, bm->va, SZ_1G, BIG_IOVA);
+	if (bm->spin_us > 0) {
+		t0 = now_us();
+		while (now_us() - t0 < bm->spin_us)
+			;
+	} else {
+		bm->rc = ioas_map_at(bm->c->fd, bm->c->ioas, bm->va, SZ_1G,
+				     BIG_IOVA);
+	}
 	__atomic_store_n(&bm->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -1081,12 +1142,15 @@ static int lat_do(struct ctx *c, enum lat_op op, int afd, void *bitmap)
  * The worst latency of @op, in us, while another thread maps 1 GiB of
  * 4 KiB pages in one call; *@rate gets how many calls completed per ms of
  * that map. A count alone would favour the slower map, which leaves more
- * time for calls.
+ * time for calls. *@span gets how long the other thread took. With
+ * @spin_us > 0 the other thread spins in user space that long instead.
  */
 static int lat_run(struct ctx *c, enum lat_op op, int afd, void *bitmap,
-		   double *worst, double *rate)
+		   double spin_us, double *worst, double *rate, double *span)
 {
-	struct big_map bm = { .c = c, .va = kept[MEM_4K].va };
+	struct big_map bm = {
+		.c = c, .va = kept[MEM_4K].va, .spin_us = spin_us,
+	};
 	double t0, t, start;
 	long samples = 0;
 	int rc = 0;
@@ -1105,16 +1169,23 @@ static int lat_run(struct ctx *c, enum lat_op op, int afd, void *bitmap,
 			*worst = t;
 		samples++;
 	}
-	*rate = samples / ((now_us() - start) / 1e3);
+	*span = now_us() - start;
+	*rate = samples / (*span / 1e3);
 	pthread_join(bm.thread, NULL);
-	if (!bm.rc)
+	if (!bm.rc && spin_us <= 0)
 		ioas_unmap(c->fd, c->ioas, BIG_IOVA, SZ_1G, NULL);
 	return rc ? rc : bm.rc;
 }
 
+/*
+ * lat.<op>, lat.<op>.rate: see lat_run(); lat.<op>.spin: the worst latency
+ * while the other thread spins for as long as the map took, which is what
+ * the VM (TCG, the host's scheduler, the tick) costs without iommufd.
+ */
 static void case_latency(struct ctx *c)
 {
 	double worst[BENCH_REPS_MAX], rate[BENCH_REPS_MAX];
+	double spin[BENCH_REPS_MAX], span, ignored;
 	struct buf small;
 	__u64 bitmap[SZ_2M / SZ_4K / 64];
 	char name[64];
@@ -1146,7 +1217,11 @@ static void case_latency(struct ctx *c)
 			continue;
 		}
 		for (i = 0; i < reps; i++) {
-			rc = lat_run(c, op, afd, bitmap, &worst[i], &rate[i]);
+			rc = lat_run(c, op, afd, bitmap, 0, &worst[i], &rate[i],
+				     &span);
+			if (!rc)
+				rc = lat_run(c, op, afd, bitmap, span, &spin[i],
+					     &ignored, &ignored);
 			if (rc)
 				break;
 		}
@@ -1158,6 +1233,8 @@ static void case_latency(struct ctx *c)
 		/* How fast they got through: slow means they waited */
 		snprintf(name, sizeof(name), "%s.rate", lat_names[op]);
 		report(name, median(rate, reps), "calls/ms");
+		snprintf(name, sizeof(name), "%s.spin", lat_names[op]);
+		report(name, median(spin, reps) / 1e3, "ms");
 	}
 	close(afd);
 	ioas_unmap(c->fd, c->ioas, SMALL_IOVA, SZ_2M, NULL);
@@ -1217,14 +1294,54 @@ static void parse_options(const char *opts)
 	str_copy(buf, sizeof(buf), opts);
 	for (word = strtok_r(buf, ",", &save); word;
 	     word = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(word, "quick"))
+		if (!strcmp(word, "quick")) {
 			reps = 1;
-		else if (!strncmp(word, "reps", 4) && atoi(word + 4) >= 1 &&
-			 atoi(word + 4) <= BENCH_REPS_MAX)
+			reps_given = true;
+		} else if (!strncmp(word, "reps", 4) && atoi(word + 4) >= 1 &&
+			   atoi(word + 4) <= BENCH_REPS_MAX) {
 			reps = atoi(word + 4);
-		else if (!strcmp(word, "compat"))
+			reps_given = true;
+		} else if (!strcmp(word, "compat")) {
 			compat_only = true;
+		} else if (!strcmp(word, "profile")) {
+			profile = true;
+		}
 	}
+}
+
+/*
+ * The "profile" run: the 1 GiB maps and unmaps of every kind of memory and
+ * the small ones, sampled (iommufd_prof.h), then the latency cases, whose
+ * spin baseline says what the VM itself adds to a worst case.
+ */
+static void profile_cases(void)
+{
+	struct ctx c;
+	int rc;
+
+	if (!reps_given)
+		reps = BENCH_REPS_MAX;
+	rc = prof_open(&prof_map);
+	if (!rc)
+		rc = prof_open(&prof_unmap);
+	if (rc) {
+		bench_fail("profile", rc, "a cpu-clock sampling event");
+		prof_close(&prof_map);
+		return;
+	}
+	cases_map_1g(0, "", (1U << MEM_NR) - 1, false);
+	case_small(0, "");
+	prof_close(&prof_map);
+	prof_close(&prof_unmap);
+	/* Untouched by the sampling above: it is closed */
+	profile = false;
+	rc = ctx_open(&c, !use_vtd);
+	if (rc) {
+		bench_fail("ctx", rc, "open a context with a device");
+		return;
+	}
+	case_latency(&c);
+	ctx_close(&c);
 }
 
 /* vtd when edu sits behind an IOMMU (handed to vfio-pci), else the mock */
@@ -1263,9 +1380,13 @@ int main(void)
 	bench_note("kernel %s, %ld CPUs, %d repetitions, free hugetlb pages: %ld x 2M, %s x 1G",
 		   u.release, sysconf(_SC_NPROCESSORS_ONLN), reps,
 		   meminfo_kib("HugePages_Free"), gig);
-	if (!compat_only)
-		native_cases();
-	compat_cases();
+	if (profile) {
+		profile_cases();
+	} else {
+		if (!compat_only)
+			native_cases();
+		compat_cases();
+	}
 	for (i = 0; i < MEM_NR; i++)
 		buf_free(&kept[i]);
 	return failures ? 1 : 0;
