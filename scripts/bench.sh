@@ -32,11 +32,21 @@
 #   BENCH_SHAPES="mock vtd"  the VMs (scripts/suites/bench-<shape>)
 #   BENCH_AA=0           no A/A boots (then no ratio can be called significant)
 #   BENCH_README=0       leave README.md alone
+#   BENCH_PROFILE=1      instead of the table: a profile of where the kernel
+#                        spends the time of the map and unmap cases, ours and
+#                        upstream in each VM, one round unless BENCH_ROUNDS
+#                        says otherwise (iommufd_bench's "profile" option);
+#                        written to build/bench/<date>/profile.txt
 set -eu
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH_PROFILE=${BENCH_PROFILE:-}
+if [ -n "$BENCH_PROFILE" ]; then
+	BENCH_ROUNDS=${BENCH_ROUNDS:-1}
+else
+	BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+fi
 BENCH_QUICK=${BENCH_QUICK:-}
 BENCH_REPS=${BENCH_REPS:-}
 BENCH_SHAPES=${BENCH_SHAPES:-mock vtd}
@@ -55,6 +65,10 @@ done
 # The kernels booted in each VM, in order; "ours-aa" is ours booted again.
 labels() {
 	local l="ours upstream"
+	if [ -n "$BENCH_PROFILE" ]; then
+		echo "$l"
+		return
+	fi
 	[ "$1" != vtd ] || l="$l type1"
 	[ "$BENCH_AA" = 0 ] || l="$l ours-aa"
 	echo "$l"
@@ -99,6 +113,7 @@ boot() {
 	[ -z "$BENCH_QUICK" ] || opts+=(quick)
 	[ -z "$BENCH_REPS" ] || opts+=("reps$BENCH_REPS")
 	[ "$kernel" != type1 ] || opts+=(compat)
+	[ -z "$BENCH_PROFILE" ] || opts+=(profile)
 	name=bench-$shape-$label
 	log=$out/logs/r$round-$shape-$label
 	if ! BENCH_OPTS=$(IFS=,; echo "${opts[*]:-none}") \
@@ -133,6 +148,16 @@ for round in $(seq 1 "$BENCH_ROUNDS"); do
 	done
 done
 say BENCH "$total boots in $(( (SECONDS - start) / 60 )) min"
+
+if [ -n "$BENCH_PROFILE" ]; then
+	# Each case's profiles, ours then upstream: the stable sort keeps the
+	# boots' order and each profile's lines in theirs.
+	grep ' BENCH-PROF \| BENCH [a-z0-9]*\.lat\.\| BENCH-FAIL ' "$results" |
+		sort -s -k5,5 >"$out/profile.txt" || true
+	say BENCH "profile in ${out#"$ROOT"/}/profile.txt"
+	grep -q ' BENCH-PROF ' "$out/profile.txt" || status=1
+	exit $status
+fi
 
 readme=()
 [ "$BENCH_README" = 0 ] || readme=(--readme "$ROOT/README.md")
