@@ -593,27 +593,53 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
 }
 
 /*
+ * A walk over the store's runs remembers the chunk it looked up last: in
+ * fragmented memory every page is a run, and the runs of one chunk then
+ * cost one xarray lookup for all of them rather than one or two each. Valid
+ * while pages->mutex is held and no chunk is stored or erased.
+ */
+struct pfns_cursor {
+	unsigned long chunk;	/* ULONG_MAX: none yet; no real chunk is */
+	void *entry;
+};
+
+#define PFNS_CURSOR_INIT { .chunk = ULONG_MAX }
+
+static void *pfns_lookup(struct iopt_pages *pages, struct pfns_cursor *cur,
+			 unsigned long chunk)
+{
+	if (cur->chunk != chunk) {
+		cur->entry = xa_load(&pages->pfns, chunk);
+		cur->chunk = chunk;
+	}
+	return cur->entry;
+}
+
+/*
  * The physically contiguous run of pinned pages starting at @index and not
  * going past @last: its length in pages, and its first PFN in *@pfn.
- * Costs one lookup per chunk, plus one compare per page of array chunks.
+ * Costs one lookup per chunk not in @cur yet, plus one compare per page of
+ * array chunks.
  */
 static unsigned long pages_pfn_run(struct iopt_pages *pages,
 				   unsigned long index, unsigned long last,
-				   unsigned long *pfn)
+				   unsigned long *pfn, struct pfns_cursor *cur)
 {
 	unsigned long n = 0;
 
 	lockdep_assert_held(&pages->mutex);
 
-	*pfn = pages_pfn(pages, index);
+	*pfn = 0;	/* callers never ask for an empty run */
 	while (index + n <= last) {
 		unsigned long i = index + n;
-		void *entry = xa_load(&pages->pfns, pfns_chunk(pages, i));
+		void *entry = pfns_lookup(pages, cur, pfns_chunk(pages, i));
 		unsigned int slot = pfns_slot(pages, i);
 		unsigned long take = min(last - i + 1,
 					 (unsigned long)IOPT_PFN_CHUNK - slot);
 		unsigned long j;
 
+		if (!n)
+			*pfn = pfns_entry_pfn(entry, slot);
 		if (xa_is_value(entry)) {
 			if (xa_to_value(entry) + slot != *pfn + n)
 				break;
@@ -802,12 +828,13 @@ static void pages_unpin_file_run(struct iopt_pages *pages, unsigned long index,
 static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
 			      unsigned long last)
 {
+	struct pfns_cursor cur = PFNS_CURSOR_INIT;
 	unsigned long index = start;
 
 	while (index <= last) {
 		unsigned long pfn, n;
 
-		n = pages_pfn_run(pages, index, last, &pfn);
+		n = pages_pfn_run(pages, index, last, &pfn, &cur);
 		if (pages->source == IOPT_PAGES_FILE)
 			pages_unpin_file_run(pages, index, pfn, n, start, last);
 		else
@@ -1190,6 +1217,7 @@ static unsigned int pages_fill_sg(struct iopt_pages *pages,
 				  bool one_page_each)
 {
 	unsigned long last_index = (end - 1) >> PAGE_SHIFT;
+	struct pfns_cursor cur = PFNS_CURSOR_INIT;
 	unsigned int n = 0;
 
 	mutex_lock(&pages->mutex);
@@ -1198,11 +1226,9 @@ static unsigned int pages_fill_sg(struct iopt_pages *pages,
 		unsigned long index = *off >> PAGE_SHIFT;
 		unsigned long pfn, npages, len;
 
-		npages = one_page_each ? 1 :
-					 pages_pfn_run(pages, index, last_index,
-						       &pfn);
-		if (one_page_each)
-			pfn = pages_pfn(pages, index);
+		npages = pages_pfn_run(pages, index,
+				       one_page_each ? index : last_index,
+				       &pfn, &cur);
 		len = min(end, (index + npages) << PAGE_SHIFT) - *off;
 		len = min_t(unsigned long, len, MAP_SG_MAX_LEN);
 		sg_set_page(&sg[n++], pfn_to_page(pfn), len, *off % PAGE_SIZE);
@@ -1321,10 +1347,12 @@ static struct iopt_pages_access *pages_find_access(struct iopt_pages *pages,
 static void pages_fill_out(struct iopt_pages *pages, unsigned long start,
 			   unsigned long last, struct page **out_pages)
 {
+	struct pfns_cursor cur = PFNS_CURSOR_INIT;
+
 	while (start <= last) {
 		unsigned long pfn, n, i;
 
-		n = pages_pfn_run(pages, start, last, &pfn);
+		n = pages_pfn_run(pages, start, last, &pfn, &cur);
 		for (i = 0; i != n; i++)
 			*out_pages++ = pfn_to_page(pfn + i);
 		start += n;
