@@ -1282,17 +1282,21 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 	unsigned long off = area->pages_offset;
 	unsigned long end = off + iopt_area_bytes(area);
 	unsigned long iova = area->node.start;
+	/* No more entries than pages: a small map needs one, not a page */
+	unsigned int max = min_t(unsigned long, MAP_SG_ENTRIES,
+				 iopt_area_index_last(area) -
+				 iopt_area_index_first(area) + 1);
 	struct scatterlist *sg;
 	long rc = 0;
 
-	sg = kmalloc_array(MAP_SG_ENTRIES, sizeof(*sg), GFP_KERNEL_ACCOUNT);
+	sg = kmalloc_array(max, sizeof(*sg), GFP_KERNEL_ACCOUNT);
 	if (!sg)
 		return -ENOMEM;
 	while (off < end) {
 		unsigned int nents;
 
-		nents = pages_fill_sg(area->pages, sg, MAP_SG_ENTRIES, &off,
-				      end, disable_large_pages);
+		nents = pages_fill_sg(area->pages, sg, max, &off, end,
+				      disable_large_pages);
 		*runs += nents;
 		rc = pages_map_sg(domain, iova, sg, nents, area->iommu_prot,
 				  disable_large_pages);
