@@ -34,7 +34,8 @@
 #   BENCH_README=0       leave README.md alone
 #   BENCH_PROFILE=1      instead of the table: a profile of where the kernel
 #                        spends the time of the map and unmap cases, ours and
-#                        upstream in each VM, one round unless BENCH_ROUNDS
+#                        upstream in each VM (and type1's container small
+#                        maps in bench-vtd), one round unless BENCH_ROUNDS
 #                        says otherwise (iommufd_bench's "profile" option);
 #                        written to build/bench/<date>/profile.txt
 set -eu
@@ -65,11 +66,11 @@ done
 # The kernels booted in each VM, in order; "ours-aa" is ours booted again.
 labels() {
 	local l="ours upstream"
+	[ "$1" != vtd ] || l="$l type1"
 	if [ -n "$BENCH_PROFILE" ]; then
 		echo "$l"
 		return
 	fi
-	[ "$1" != vtd ] || l="$l type1"
 	[ "$BENCH_AA" = 0 ] || l="$l ours-aa"
 	echo "$l"
 }
