@@ -1222,6 +1222,132 @@ TEST_F(ioas, thp)
 }
 
 /*
+ * @len bytes of 4 KiB pages (THP off) of which hardly two are physically
+ * contiguous: faulted in alternately with the pages of a second buffer,
+ * which is then freed. MAP_FAILED if there is no memory.
+ */
+static char *alloc_fragmented(size_t len)
+{
+	char *a, *b;
+	size_t off;
+
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return a;
+	b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED) {
+		munmap(a, len);
+		return b;
+	}
+	madvise(a, len, MADV_NOHUGEPAGE);
+	madvise(b, len, MADV_NOHUGEPAGE);
+	for (off = 0; off < len; off += page_size) {
+		a[off] = 1;
+		b[off] = 2;
+	}
+	munmap(b, len);
+	return a;
+}
+
+/*
+ * How many pages of [@p, @p + @len) follow their predecessor physically,
+ * by /proc/self/pagemap; -1 if it hides the PFNs (not root).
+ */
+static long contiguous_pairs(const char *p, size_t len)
+{
+	uint64_t prev = 0, e;
+	long pairs = 0;
+	size_t off;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	for (off = 0; off < len; off += page_size) {
+		off_t at = (uintptr_t)(p + off) / page_size * sizeof(e);
+
+		if (pread(fd, &e, sizeof(e), at) != sizeof(e) ||
+		    !(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1))) {
+			pairs = -1;
+			break;
+		}
+		e &= (1ULL << 55) - 1;
+		if (off && e == prev + 1)
+			pairs++;
+		prev = e;
+	}
+	close(fd);
+	return pairs;
+}
+
+/*
+ * Physically scattered memory: each page is a run of its own, and the PFN
+ * store keeps whole arrays of them. Maps of it (whole, and at an offset
+ * that puts the store's chunk boundaries inside the mapping), an access's
+ * pin of part of it and a copy into a second IOAS that shares the pins:
+ * every IOPTE and every page handed to the access must be the page behind
+ * the user address, and every pin must go back.
+ */
+TEST_F(ioas, fragmented_memory)
+{
+	size_t npages = 1536, len = npages * page_size;
+	__u64 b = self->base, cb = 0x40000000;
+	__u32 item, other, hwpt2;
+	int access_fd;
+	long pairs;
+	char *frag;
+
+	frag = alloc_fragmented(len);
+	ASSERT_NE(MAP_FAILED, frag);
+	pairs = contiguous_pairs(frag, len);
+	ASSERT_LE(0, pairs) TH_LOG("/proc/self/pagemap hides the PFNs");
+	/* Else the test would not test what it says */
+	ASSERT_GT((long)npages / 4, pairs);
+
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, frag, len, b));
+	EXPECT_OK(domains_map(self, b, frag, len));
+	EXPECT_OK(pins_are(self, frag, len, domain_pins(self)));
+
+	/* The mock checks that the pages are the ones behind the address */
+	ASSERT_OK(mock_access_create(self->fd, self->ioas_id,
+				     MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				     &access_fd));
+	ASSERT_OK(mock_access_pin(self->fd, access_fd, b + 3 * page_size,
+				  700 * page_size, frag + 3 * page_size, 0,
+				  &item));
+
+	ASSERT_OK(ioas_alloc(self->fd, &other));
+	ASSERT_OK(mock_domain(self->fd, other, NULL, &hwpt2, NULL));
+	ASSERT_OK(ioas_copy(self->fd, other, self->ioas_id, b, len, &cb,
+			    IOMMU_IOAS_MAP_FIXED_IOVA |
+			    IOMMU_IOAS_MAP_READABLE));
+	EXPECT_OK(mock_check_map(self->fd, hwpt2, cb, frag, len));
+
+	ASSERT_OK(mock_access_unpin(self->fd, access_fd, item));
+	ASSERT_OK(close(access_fd));
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, b, len, NULL));
+	/* The copy's domain keeps them */
+	EXPECT_OK(pins_are(self, frag, len, 1));
+	EXPECT_OK(mock_check_map(self->fd, hwpt2, cb, frag, len));
+	ASSERT_OK(ioas_unmap_all(self->fd, other, NULL));
+	EXPECT_OK(pins_are(self, frag, len, 0));
+
+	/* Chunks of the store no longer start where the mapping does */
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, frag + 5 * page_size,
+			      1029 * page_size, b));
+	EXPECT_OK(domains_map(self, b, frag + 5 * page_size,
+			      1029 * page_size));
+	EXPECT_OK(pins_are(self, frag + 5 * page_size, 1029 * page_size,
+			   domain_pins(self)));
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, b, 1029 * page_size,
+			     NULL));
+	EXPECT_OK(pins_are(self, frag, len, 0));
+	munmap(frag, len);
+}
+
+/*
  * A zero pin check means no pin on the folio at all. The mock counts a huge
  * page's pins as one number, so one pinned page of it used to pass a check
  * for zero pins on itself (at least zero per page is anything): a leaked
