@@ -1691,7 +1691,7 @@ TEST_F(ioas, map_file_hugetlb)
 TEST_F(ioas, map_file_hugetlb_folio_shared)
 {
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
-	__u64 len = 2 * HUGE_2M, iova, copy_iova;
+	__u64 len = 2 * HUGE_2M, iova, copy_iova = 0;
 	unsigned int pins = domain_pins(self);
 	char *view;
 	int mfd;
