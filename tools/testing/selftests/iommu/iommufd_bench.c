@@ -282,46 +282,6 @@ static void touch(char *va, size_t len)
 }
 
 /*
- * How many of the @len / 4 KiB pages at @va directly follow the page
- * before them in physical memory (from /proc/self/pagemap), or -errno.
- */
-static long contiguous_pages(const char *va, size_t len)
-{
-	size_t n = len / SZ_4K, i, j, chunk = 4096, got;
-	__u64 *pfns, pfn, prev = 0;
-	long adjacent = 0;
-	ssize_t rd;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	pfns = malloc(chunk * sizeof(*pfns));
-	if (!pfns) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (i = 0; i < n; i += got) {
-		got = n - i < chunk ? n - i : chunk;
-		rd = pread(fd, pfns, got * sizeof(*pfns),
-			   ((uintptr_t)va / SZ_4K + i) * sizeof(*pfns));
-		if (rd != (ssize_t)(got * sizeof(*pfns))) {
-			adjacent = rd < 0 ? -errno : -EIO;
-			break;
-		}
-		for (j = 0; j < got; j++) {
-			pfn = pfns[j] & ((1ULL << 55) - 1);
-			if (i + j && pfn && pfn == prev + 1)
-				adjacent++;
-			prev = pfn;
-		}
-	}
-	free(pfns);
-	close(fd);
-	return adjacent;
-}
-
-/*
  * Anonymous memory of @len bytes, not yet faulted in, aligned to @align
  * (a power of two; 0 when mmap()'s own alignment will do, as for hugetlb).
  */
@@ -351,36 +311,19 @@ static void buf_free(struct buf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-/*
- * 4 KiB pages, each next to a page of another buffer: faulting the two in
- * turn makes the page allocator hand them out alternately, and freeing the
- * other buffer leaves holes between every two pages of this one.
- */
+/* alloc_fragmented()'s scattered 4 KiB pages, how scattered noted */
 static int buf_frag(struct buf *b, size_t len)
 {
-	struct buf other = { 0 };
-	size_t off;
-	long adj;
-	int rc;
-
-	rc = buf_mmap(b, len, 0, 0);
-	if (rc)
-		return rc;
-	rc = buf_mmap(&other, len, 0, 0);
-	if (rc) {
-		buf_free(b);
-		return rc;
+	b->map = alloc_fragmented(len);
+	if (b->map == MAP_FAILED) {
+		b->map = NULL;
+		return -errno;
 	}
-	madvise(b->va, len, MADV_NOHUGEPAGE);
-	madvise(other.va, len, MADV_NOHUGEPAGE);
-	for (off = 0; off < len; off += SZ_4K) {
-		b->va[off] = 1;
-		other.va[off] = 1;
-	}
-	buf_free(&other);
-	adj = contiguous_pages(b->va, len);
+	b->va = b->map;
+	b->len = len;
+	b->map_len = len;
 	bench_note("frag: %ld of %zu pages physically follow their predecessor",
-		   adj, len / (size_t)SZ_4K);
+		   pagemap_contiguous(b->va, len), len / (size_t)SZ_4K);
 	return 0;
 }
 
@@ -441,7 +384,7 @@ static struct buf *get_buf(enum mem_kind kind, int *rc)
 		return NULL;
 	if (kind == MEM_4K)
 		bench_note("4k: %ld of %zu pages physically follow their predecessor",
-			   contiguous_pages(b->va, b->len),
+			   pagemap_contiguous(b->va, b->len),
 			   b->len / (size_t)SZ_4K);
 	return b;
 }

@@ -1222,67 +1222,6 @@ TEST_F(ioas, thp)
 }
 
 /*
- * @len bytes of 4 KiB pages (THP off) of which hardly two are physically
- * contiguous: faulted in alternately with the pages of a second buffer,
- * which is then freed. MAP_FAILED if there is no memory.
- */
-static char *alloc_fragmented(size_t len)
-{
-	char *a, *b;
-	size_t off;
-
-	a = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (a == MAP_FAILED)
-		return a;
-	b = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (b == MAP_FAILED) {
-		munmap(a, len);
-		return b;
-	}
-	madvise(a, len, MADV_NOHUGEPAGE);
-	madvise(b, len, MADV_NOHUGEPAGE);
-	for (off = 0; off < len; off += page_size) {
-		a[off] = 1;
-		b[off] = 2;
-	}
-	munmap(b, len);
-	return a;
-}
-
-/*
- * How many pages of [@p, @p + @len) follow their predecessor physically,
- * by /proc/self/pagemap; -1 if it hides the PFNs (not root).
- */
-static long contiguous_pairs(const char *p, size_t len)
-{
-	uint64_t prev = 0, e;
-	long pairs = 0;
-	size_t off;
-	int fd;
-
-	fd = open("/proc/self/pagemap", O_RDONLY);
-	if (fd < 0)
-		return -1;
-	for (off = 0; off < len; off += page_size) {
-		off_t at = (uintptr_t)(p + off) / page_size * sizeof(e);
-
-		if (pread(fd, &e, sizeof(e), at) != sizeof(e) ||
-		    !(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1))) {
-			pairs = -1;
-			break;
-		}
-		e &= (1ULL << 55) - 1;
-		if (off && e == prev + 1)
-			pairs++;
-		prev = e;
-	}
-	close(fd);
-	return pairs;
-}
-
-/*
  * Physically scattered memory: each page is a run of its own, and the PFN
  * store keeps whole arrays of them. Maps of it (whole, and at an offset
  * that puts the store's chunk boundaries inside the mapping), an access's
@@ -1301,8 +1240,8 @@ TEST_F(ioas, fragmented_memory)
 
 	frag = alloc_fragmented(len);
 	ASSERT_NE(MAP_FAILED, frag);
-	pairs = contiguous_pairs(frag, len);
-	ASSERT_LE(0, pairs) TH_LOG("/proc/self/pagemap hides the PFNs");
+	pairs = pagemap_contiguous(frag, len);
+	ASSERT_LE(0, pairs) TH_LOG("/proc/self/pagemap: %s", strerror(-pairs));
 	/* Else the test would not test what it says */
 	ASSERT_GT((long)npages / 4, pairs);
 

@@ -591,6 +591,85 @@ static inline void *alloc_shared(size_t len, size_t align)
 }
 
 /*
+ * @len bytes of private anonymous base pages (THP off) of which hardly two
+ * are physically contiguous: faulted in alternately with the pages of a
+ * second buffer, which is then freed. MAP_FAILED, with errno, on error.
+ */
+static inline char *alloc_fragmented(size_t len)
+{
+	char *a, *b;
+	size_t off;
+	int err;
+
+	a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return a;
+	b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b == MAP_FAILED) {
+		err = errno;
+		munmap(a, len);
+		errno = err;
+		return MAP_FAILED;
+	}
+	madvise(a, len, MADV_NOHUGEPAGE);
+	madvise(b, len, MADV_NOHUGEPAGE);
+	for (off = 0; off < len; off += page_size) {
+		a[off] = 1;
+		b[off] = 2;
+	}
+	munmap(b, len);
+	return a;
+}
+
+/*
+ * How many pages of [@va, @va + @len), all faulted in, follow their
+ * predecessor physically, by /proc/self/pagemap: -errno if it cannot be
+ * read, -EPERM if it shows a page without its PFN (not root, or the page
+ * is not present).
+ */
+static inline long pagemap_contiguous(const void *va, size_t len)
+{
+	size_t n = len / page_size, i, j, chunk = 4096, got;
+	__u64 *e, pfn, prev = 0;
+	long adjacent = 0;
+	ssize_t rd;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = malloc(chunk * sizeof(*e));
+	if (!e) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && adjacent >= 0; i += got) {
+		got = n - i < chunk ? n - i : chunk;
+		rd = pread(fd, e, got * sizeof(*e),
+			   ((unsigned long)va / page_size + i) * sizeof(*e));
+		if (rd != (ssize_t)(got * sizeof(*e))) {
+			adjacent = rd < 0 ? -errno : -EIO;
+			break;
+		}
+		for (j = 0; j < got; j++) {
+			pfn = e[j] & ((1ULL << 55) - 1);
+			if (!(e[j] & (1ULL << 63)) || !pfn) {
+				adjacent = -EPERM;
+				break;
+			}
+			if (i + j && pfn == prev + 1)
+				adjacent++;
+			prev = pfn;
+		}
+	}
+	free(e);
+	close(fd);
+	return adjacent;
+}
+
+/*
  * The fdinfo of @fd, NUL terminated, in @out: all of it, or its first
  * @size - 1 bytes; 0 or -errno
  */
