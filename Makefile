@@ -16,7 +16,8 @@
 #                           make bench: rounds, repetitions per boot, one repetition,
 #                           VMs, no A/A boots, no README
 #   BENCH_PROFILE=1         make bench: where the kernel spends the map/unmap time,
-#                           ours and upstream, into build/bench/<date>/profile.txt
+#                           ours and upstream (and type1's container small maps),
+#                           into build/bench/<date>/profile.txt
 #   ACCEL=tcg|kvm           QEMU accelerator (default tcg: KVM is unreliable when nested)
 #   TEST_SUITES="mock ..."  suites of `make test` (scripts/suites/; default below)
 #   FLAVOUR=x86             kernel flavour of make kernel/selftests/initramfs:

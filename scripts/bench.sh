@@ -67,11 +67,8 @@ done
 labels() {
 	local l="ours upstream"
 	[ "$1" != vtd ] || l="$l type1"
-	if [ -n "$BENCH_PROFILE" ]; then
-		echo "$l"
-		return
-	fi
-	[ "$BENCH_AA" = 0 ] || l="$l ours-aa"
+	# A profile is no comparison of timings: no A/A boot
+	[ -n "$BENCH_PROFILE" ] || [ "$BENCH_AA" = 0 ] || l="$l ours-aa"
 	echo "$l"
 }
 

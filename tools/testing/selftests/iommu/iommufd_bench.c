@@ -676,11 +676,13 @@ static void case_map_1g(unsigned long type, const char *prefix,
 			struct buf *b, enum mem_kind kind, bool kmem)
 {
 	double tmap[BENCH_REPS_MAX], tunmap[BENCH_REPS_MAX], mem[BENCH_REPS_MAX];
-	char name[64], uname[64];
+	char name[64], uname[64], kname[64];
 	const char *what;
 	int i, rc;
 
 	snprintf(name, sizeof(name), "%smap1g.%s", prefix, mem_names[kind]);
+	snprintf(uname, sizeof(uname), "%sunmap1g.%s", prefix,
+		 mem_names[kind]);
 	prof_reset(&prof_map);
 	prof_reset(&prof_unmap);
 	for (i = 0; i < reps; i++) {
@@ -691,16 +693,12 @@ static void case_map_1g(unsigned long type, const char *prefix,
 		}
 	}
 	report(name, median(tmap, reps) / 1e3, "ms");
-	snprintf(name, sizeof(name), "%sunmap1g.%s", prefix, mem_names[kind]);
-	report(name, median(tunmap, reps) / 1e3, "ms");
+	report(uname, median(tunmap, reps) / 1e3, "ms");
 	if (kmem) {
-		snprintf(name, sizeof(name), "%skmem.%s", prefix,
+		snprintf(kname, sizeof(kname), "%skmem.%s", prefix,
 			 mem_names[kind]);
-		report(name, median(mem, reps), "KiB/GiB");
+		report(kname, median(mem, reps), "KiB/GiB");
 	}
-	snprintf(name, sizeof(name), "%smap1g.%s", prefix, mem_names[kind]);
-	snprintf(uname, sizeof(uname), "%sunmap1g.%s", prefix,
-		 mem_names[kind]);
 	prof_report(name, uname);
 }
 
@@ -768,8 +766,6 @@ static int small_once(unsigned long type, struct buf *b, double *rmap,
 	}
 	*runmap = SMALL_MAPS / ((now_us() - t0) / 1e6);
 	prof_off(&prof_unmap);
-	if (rc)
-		goto out_close;
 out_close:
 	session_close(&ss);
 	return rc;
@@ -1283,8 +1279,6 @@ static void profile_cases(void)
 	prof_close(&prof_unmap);
 	if (compat_only)
 		return;
-	/* Untouched by the sampling above: it is closed */
-	profile = false;
 	rc = ctx_open(&c, !use_vtd);
 	if (rc) {
 		bench_fail("ctx", rc, "open a context with a device");
