@@ -656,14 +656,50 @@ static unsigned long pages_pfn_run(struct iopt_pages *pages,
 	return n;
 }
 
-/* Are the @n pages at @pg physically contiguous? */
-static bool pages_contiguous(struct page **pg, unsigned long n)
+/*
+ * How many PFNs from @pfn on have their struct pages in one array, so that
+ * the struct page of @pfn + i is the one of @pfn plus i: up to the end of
+ * @pfn's memory section in SPARSEMEM without VMEMMAP, where each section
+ * has an array of its own; ULONG_MAX, no limit, in the memory models with
+ * a single array (VMEMMAP, FLATMEM).
+ */
+static unsigned long memmap_span(unsigned long pfn)
 {
-	unsigned long first = page_to_pfn(pg[0]), i;
+#if defined(CONFIG_SPARSEMEM) && !defined(CONFIG_SPARSEMEM_VMEMMAP)
+	return PAGES_PER_SECTION - (pfn & ~PAGE_SECTION_MASK);
+#else
+	return ULONG_MAX;
+#endif
+}
 
-	for (i = 1; i < n; i++)
-		if (page_to_pfn(pg[i]) != first + i)
+/*
+ * Are the @n pages at @pg, the first of which has PFN @first, physically
+ * contiguous? Asked of every page pinned, so it compares struct page
+ * pointers, which costs no read of the struct pages: in SPARSEMEM without
+ * VMEMMAP, page_to_pfn() reads the page's flags to find its section.
+ * Within a memmap span the struct page of the next PFN is the next struct
+ * page, and no other struct page has its PFN. At the start of each span but
+ * the first (whose PFN is @first) the PFNs themselves are compared: the
+ * arrays of two sections can lie one after the other in memory with a hole
+ * between their PFNs.
+ */
+static bool pages_contiguous(struct page **pg, unsigned long n,
+			     unsigned long first)
+{
+	unsigned long i = 0;
+
+	while (i < n) {
+		unsigned long end = i + min(n - i, memmap_span(first + i));
+		struct page *base = pg[i];
+		unsigned long j;
+
+		if (i && page_to_pfn(base) != first + i)
 			return false;
+		for (j = i + 1; j < end; j++)
+			if (pg[j] != base + (j - i))
+				return false;
+		i = end;
+	}
 	return true;
 }
 
@@ -678,7 +714,7 @@ static int pages_store_chunk(struct iopt_pages *pages, unsigned long index,
 	unsigned long chunk = pfns_chunk(pages, index);
 	unsigned int slot = pfns_slot(pages, index);
 	unsigned long first = page_to_pfn(pg[0]);
-	bool contiguous = pages_contiguous(pg, n);
+	bool contiguous = pages_contiguous(pg, n, first);
 	void *entry = xa_load(&pages->pfns, chunk);
 	unsigned long *arr, i;
 	int rc;
