@@ -624,48 +624,62 @@ static inline char *alloc_fragmented(size_t len)
 }
 
 /*
- * How many pages of [@va, @va + @len), all faulted in, follow their
- * predecessor physically, by /proc/self/pagemap: -errno if it cannot be
- * read, -EPERM if it shows a page without its PFN (not root, or the page
- * is not present).
+ * The PFNs of the @n pages from @va on, all faulted in, into @pfns, by
+ * /proc/self/pagemap: 0, -errno if it cannot be read, or -EPERM if it shows
+ * a page without its PFN (not root, or the page is not present).
  */
-static inline long pagemap_contiguous(const void *va, size_t len)
+static inline int pagemap_pfns(const void *va, size_t n, __u64 *pfns)
 {
-	size_t n = len / page_size, i, j, chunk = 4096, got;
-	__u64 *e, pfn, prev = 0;
-	long adjacent = 0;
-	ssize_t rd;
-	int fd;
+	const __u64 pfn_mask = (1ULL << 55) - 1, present = 1ULL << 63;
+	ssize_t want = n * sizeof(*pfns), rd;
+	int fd, err;
+	size_t i;
 
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	e = malloc(chunk * sizeof(*e));
-	if (!e) {
-		close(fd);
-		return -ENOMEM;
+	rd = pread(fd, pfns, want, (unsigned long)va / page_size * sizeof(*pfns));
+	err = errno;
+	close(fd);
+	if (rd != want)
+		return rd < 0 ? -err : -EIO;
+	for (i = 0; i != n; i++) {
+		if (!(pfns[i] & present) || !(pfns[i] & pfn_mask))
+			return -EPERM;
+		pfns[i] &= pfn_mask;
 	}
-	for (i = 0; i < n && adjacent >= 0; i += got) {
+	return 0;
+}
+
+/*
+ * How many pages of [@va, @va + @len), all faulted in, follow their
+ * predecessor physically, by /proc/self/pagemap: -errno as for
+ * pagemap_pfns().
+ */
+static inline long pagemap_contiguous(const void *va, size_t len)
+{
+	size_t n = len / page_size, i, j, got, chunk = 4096;
+	__u64 *pfn, prev = 0;
+	long adjacent = 0;
+	int rc;
+
+	pfn = malloc(chunk * sizeof(*pfn));
+	if (!pfn)
+		return -ENOMEM;
+	for (i = 0; i < n; i += got) {
 		got = n - i < chunk ? n - i : chunk;
-		rd = pread(fd, e, got * sizeof(*e),
-			   ((unsigned long)va / page_size + i) * sizeof(*e));
-		if (rd != (ssize_t)(got * sizeof(*e))) {
-			adjacent = rd < 0 ? -errno : -EIO;
+		rc = pagemap_pfns((const char *)va + i * page_size, got, pfn);
+		if (rc) {
+			adjacent = rc;
 			break;
 		}
 		for (j = 0; j < got; j++) {
-			pfn = e[j] & ((1ULL << 55) - 1);
-			if (!(e[j] & (1ULL << 63)) || !pfn) {
-				adjacent = -EPERM;
-				break;
-			}
-			if (i + j && pfn == prev + 1)
+			if (i + j && pfn[j] == prev + 1)
 				adjacent++;
-			prev = pfn;
+			prev = pfn[j];
 		}
 	}
-	free(e);
-	close(fd);
+	free(pfn);
 	return adjacent;
 }
 
