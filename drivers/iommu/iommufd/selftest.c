@@ -311,8 +311,9 @@ static unsigned long mock_pte_get(struct mock_domain *mock,
 static void mock_ptes_erase(struct mock_domain *mock, unsigned long first,
 			    unsigned long n)
 {
+	/* Atomic, as every write of a slot: the device may be writing too */
 	while (n--)
-		WRITE_ONCE(*mock_pte_slot(mock, first + n, 0), 0);
+		xchg(mock_pte_slot(mock, first + n, 0), 0);
 }
 
 /*
@@ -1385,13 +1386,17 @@ out_put:
 /*
  * Set the dirty bit of the IOPTE holding @iova, as a device write would.
  * Returns how many bytes on that IOPTE goes; *marked is set if there is one
- * (dirty already or not: a write is a write).
+ * (dirty already or not: a write is a write). The device writes while
+ * iommufd may be mapping and unmapping: like an IOMMU's walker, it sets the
+ * bit with one atomic update of the live IOPTE it looked up, never on one
+ * cleared under it (a dead IOPTE no map could replace) nor on one of
+ * another size mapped there since (a bit where nobody reads it).
  */
 static unsigned long mock_mark_dirty_one(struct mock_domain *mock,
 					 unsigned long iova, bool *marked)
 {
 	unsigned long index = iova / MOCK_IO_PAGE_SIZE, head, nr;
-	unsigned long pte, *slot;
+	unsigned long pte, old, *slot;
 
 	*marked = false;
 	pte = mock_pte_get(mock, index);
@@ -1399,9 +1404,13 @@ static unsigned long mock_mark_dirty_one(struct mock_domain *mock,
 		return MOCK_IO_PAGE_SIZE - iova % MOCK_IO_PAGE_SIZE;
 	head = mock_pte_unit(pte, index, &nr);
 	slot = mock_pte_slot(mock, head, 0);
-	if (slot && READ_ONCE(*slot)) {
-		set_bit(MOCK_PTE_DIRTY_BIT, slot);
-		*marked = true;
+	if (slot) {
+		old = READ_ONCE(*slot);
+		while (old && !((old ^ pte) & MOCK_PTE_HUGE) &&
+		       !mock_pte_test(old, MOCK_PTE_DIRTY) &&
+		       !try_cmpxchg(slot, &old, old | MOCK_PTE_DIRTY))
+			;
+		*marked = old && !((old ^ pte) & MOCK_PTE_HUGE);
 	}
 	return (head + nr) * MOCK_IO_PAGE_SIZE - iova;
 }
