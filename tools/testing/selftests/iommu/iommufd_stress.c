@@ -698,6 +698,79 @@ static void sc_dirty(struct scen *s)
 	run_threads(s, 4, dirty_thread);
 }
 
+/*
+ * --- the device writing while its IOVA is unmapped -----------------------
+ * Pairs of threads: one maps a slot (now and then with an allocation
+ * failure armed, so that the map is rolled back) and unmaps it again, the
+ * other plays the device and writes to the slot all the while. A write
+ * must set the dirty bit of a live IOPTE only: one landing on an IOPTE as
+ * it is cleared would leave a dead one behind. The mapping thread alone
+ * maps and unmaps its slot, so it knows what the mock must show: every
+ * IOPTE written to while mapped, none left once unmapped. It looks one
+ * time in eight, to keep its unmaps frequent.
+ */
+static void *dirty_mark_thread(void *arg)
+{
+	struct worker *w = start(arg);
+	struct scen *s = w->s;
+	/* Four slots a pair: more IOPTEs for each write and unmap to race */
+	unsigned int slot = w->tid / 2 * 4;
+	__u64 iova = WINDOW + (__u64)slot * SLOT_PAGES * page_size;
+	__u64 len = 4 * SLOT_PAGES * page_size, bitmap = ~0ULL, nr;
+	bool look;
+	__u32 empty;
+
+	while (running(w)) {
+		if (w->tid % 2) {
+			judge(w, mock_dirty_mark(s->fd, s->hwpt, iova, len,
+						 page_size, &bitmap, NULL),
+			      ERRS(0), "mark dirty iova=%#llx", iova);
+			continue;
+		}
+		arm_fault(w);
+		if (judge(w, ioas_map_at(s->fd, s->ioas[0], slot_buf(s, slot),
+					 len, iova),
+			  ERRS(0), "map iova=%#llx", iova))
+			continue;
+		look = !below(w, 8);
+		if (look &&
+		    !judge(w, mock_dirty_mark(s->fd, s->hwpt, iova, len,
+					      page_size, &bitmap, &nr),
+			   ERRS(0), "own mark iova=%#llx", iova) &&
+		    nr != len / mock_io_page)
+			fail(w, "own mark: %llu of %llu IOPTEs", nr,
+			     len / mock_io_page);
+		if (judge(w, ioas_unmap(s->fd, s->ioas[0], iova, len, NULL),
+			  ERRS(0), "unmap iova=%#llx", iova)) {
+			atomic_store(&s->stop, true);
+			break;
+		}
+		if (look &&
+		    !judge(w, mock_count_ioptes(s->fd, s->hwpt, iova, len,
+						NULL, NULL, &empty),
+			   ERRS(0), "count iova=%#llx", iova) &&
+		    empty != len / mock_io_page)
+			fail(w, "unmapped: %u of %llu IOPTEs empty", empty,
+			     len / mock_io_page);
+	}
+	stop(w);
+	return NULL;
+}
+
+static void sc_dirty_mark(struct scen *s)
+{
+	if (!must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") ||
+	    !must(s, mock_domain(s->fd, s->ioas[0], &s->stdev, NULL,
+				 &s->idev), "dev") ||
+	    !must(s, hwpt_alloc(s->fd, s->idev, s->ioas[0],
+				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &s->hwpt),
+		  "dirty hwpt") ||
+	    !must(s, mock_replace(s->fd, s->stdev, s->hwpt, NULL), "attach") ||
+	    !must(s, hwpt_set_dirty(s->fd, s->hwpt, true), "tracking on"))
+		return;
+	run_threads(s, 4, dirty_mark_thread);
+}
+
 /* --- fault queues read and answered while detaching --------------------- */
 
 static void fault_op(struct worker *w)
@@ -1136,6 +1209,8 @@ static const struct {
 	{ "fork_shared_and_separate", sc_fork, false },
 	{ "memlock_nobody_per_user", sc_memlock_user, true },
 	{ "memlock_nobody_per_process", sc_memlock_process, true },
+	/* New scenarios last: the seeds of the others stay as they were */
+	{ "dirty_mark_while_unmapping", sc_dirty_mark, false },
 };
 
 #define NSCEN ARRAY_SIZE(scenarios)
