@@ -394,7 +394,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 	u64 id = atomic64_inc_return(&iopt_last_map_id);
 	struct iopt_map_stats stats = {};
 	unsigned long length = 0, cursor;
-	struct iopt_area **areas;
+	struct iopt_area **areas, *one_area = NULL;
 	unsigned int i;
 	int rc;
 
@@ -404,9 +404,13 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 	if (!length)
 		return -EINVAL;
 
-	areas = kcalloc(npieces, sizeof(*areas), GFP_KERNEL_ACCOUNT);
-	if (!areas)
-		return -ENOMEM;
+	/* One piece (user memory, a file, most copies): no list to allocate */
+	areas = &one_area;
+	if (npieces > 1) {
+		areas = kcalloc(npieces, sizeof(*areas), GFP_KERNEL_ACCOUNT);
+		if (!areas)
+			return -ENOMEM;
+	}
 	for (i = 0; i != npieces; i++) {
 		areas[i] = kzalloc(sizeof(*areas[i]), GFP_KERNEL_ACCOUNT);
 		if (!areas[i]) {
@@ -475,7 +479,8 @@ out_unlock:
 out_free:
 	for (i = 0; i != npieces; i++)
 		kfree(areas[i]);
-	kfree(areas);
+	if (areas != &one_area)
+		kfree(areas);
 	return rc;
 }
 

@@ -890,17 +890,22 @@ static void pages_unpin_range(struct iopt_pages *pages, unsigned long start,
  * cannot be had.
  */
 #define PAGES_BATCH_BYTES SZ_64K
+/* Pins of this many pages or fewer, the small maps, allocate no batch */
+#define PAGES_BATCH_INLINE 4
 
 /**
  * struct pages_batch - scratch space for pinning in batches
  * @pages: page pointers filled by one pin call
  * @folios: IOPT_PAGES_FILE only: folios filled by memfd_pin_folios(); the
- *          pins given back at once are NULLed
+ *          pins given back at once are NULLed. Both arrays are the inline
+ *          ones, or both allocated: @pages == @inline_pages tells which
  * @nfolios: entries of @folios the last pin call filled
  * @max: entries in each array
  * @failed_at: first index of the hole whose pinning failed
  * @kept: IOPT_PAGES_FILE only: the last folio whose pin the hole being
  *        pinned keeps, or NULL
+ * @inline_pages: @pages of a batch of at most PAGES_BATCH_INLINE pages
+ * @inline_folios: @folios of such a batch
  */
 struct pages_batch {
 	struct page **pages;
@@ -909,6 +914,8 @@ struct pages_batch {
 	unsigned long max;
 	unsigned long failed_at;
 	struct folio *kept;
+	struct page *inline_pages[PAGES_BATCH_INLINE];
+	struct folio *inline_folios[PAGES_BATCH_INLINE];
 };
 
 static int pages_batch_init(struct pages_batch *batch,
@@ -922,6 +929,15 @@ static int pages_batch_init(struct pages_batch *batch,
 #endif
 	memset(batch, 0, sizeof(*batch));
 	batch->max = min(npages, bytes / sizeof(void *));
+	/*
+	 * On npages, not max: the selftest's small memory limits must still
+	 * reach the allocations below and their failures
+	 */
+	if (npages <= PAGES_BATCH_INLINE) {
+		batch->pages = batch->inline_pages;
+		batch->folios = batch->inline_folios;
+		return 0;
+	}
 	batch->pages = kvmalloc_array(batch->max, sizeof(*batch->pages),
 				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!batch->pages && batch->max > PAGE_SIZE / sizeof(void *)) {
@@ -945,6 +961,8 @@ static int pages_batch_init(struct pages_batch *batch,
 
 static void pages_batch_destroy(struct pages_batch *batch)
 {
+	if (batch->pages == batch->inline_pages)
+		return;
 	kvfree(batch->folios);
 	kvfree(batch->pages);
 }
@@ -1239,6 +1257,8 @@ unsigned long iopt_area_unpin_for_domains(struct iopt_area *area)
  * stay pinned meanwhile: the area is in domains_itree.
  */
 #define MAP_SG_ENTRIES 128
+/* Maps of this many pages or fewer, the small maps, allocate no list */
+#define MAP_SG_INLINE PAGES_BATCH_INLINE
 /* The longest scatterlist entry: sg lengths are unsigned int */
 #define MAP_SG_MAX_LEN SZ_1G
 
@@ -1322,12 +1342,14 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 	unsigned int max = min_t(unsigned long, MAP_SG_ENTRIES,
 				 iopt_area_index_last(area) -
 				 iopt_area_index_first(area) + 1);
-	struct scatterlist *sg;
+	struct scatterlist sg_inline[MAP_SG_INLINE], *sg = sg_inline;
 	long rc = 0;
 
-	sg = kmalloc_array(max, sizeof(*sg), GFP_KERNEL_ACCOUNT);
-	if (!sg)
-		return -ENOMEM;
+	if (max > MAP_SG_INLINE) {
+		sg = kmalloc_array(max, sizeof(*sg), GFP_KERNEL_ACCOUNT);
+		if (!sg)
+			return -ENOMEM;
+	}
 	while (off < end) {
 		unsigned int nents;
 
@@ -1341,7 +1363,8 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 		iova += rc;
 		rc = 0;
 	}
-	kfree(sg);
+	if (sg != sg_inline)
+		kfree(sg);
 
 	if (rc && iova != area->node.start)
 		iommu_unmap(domain, area->node.start, iova - area->node.start);
