@@ -1406,11 +1406,14 @@ static unsigned long mock_mark_dirty_one(struct mock_domain *mock,
 	slot = mock_pte_slot(mock, head, 0);
 	if (slot) {
 		old = READ_ONCE(*slot);
-		while (old && !((old ^ pte) & MOCK_PTE_HUGE) &&
-		       !mock_pte_test(old, MOCK_PTE_DIRTY) &&
-		       !try_cmpxchg(slot, &old, old | MOCK_PTE_DIRTY))
-			;
-		*marked = old && !((old ^ pte) & MOCK_PTE_HUGE);
+		/* While it is the IOPTE looked up: live, of the same size */
+		while (old && !((old ^ pte) & MOCK_PTE_HUGE)) {
+			if (mock_pte_test(old, MOCK_PTE_DIRTY) ||
+			    try_cmpxchg(slot, &old, old | MOCK_PTE_DIRTY)) {
+				*marked = true;
+				break;
+			}
+		}
 	}
 	return (head + nr) * MOCK_IO_PAGE_SIZE - iova;
 }
