@@ -685,17 +685,22 @@ static void *dirty_thread(void *arg)
 	return NULL;
 }
 
+/* An IOAS, and a mock device on a HWPT of it that can track dirty IOVA */
+static bool dirty_setup(struct scen *s)
+{
+	return must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") &&
+	       must(s, mock_domain(s->fd, s->ioas[0], &s->stdev, NULL,
+				   &s->idev), "dev") &&
+	       must(s, hwpt_alloc(s->fd, s->idev, s->ioas[0],
+				  IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &s->hwpt),
+		    "dirty hwpt") &&
+	       must(s, mock_replace(s->fd, s->stdev, s->hwpt, NULL), "attach");
+}
+
 static void sc_dirty(struct scen *s)
 {
-	if (!must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") ||
-	    !must(s, mock_domain(s->fd, s->ioas[0], &s->stdev, NULL,
-				 &s->idev), "dev") ||
-	    !must(s, hwpt_alloc(s->fd, s->idev, s->ioas[0],
-				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &s->hwpt),
-		  "dirty hwpt") ||
-	    !must(s, mock_replace(s->fd, s->stdev, s->hwpt, NULL), "attach"))
-		return;
-	run_threads(s, 4, dirty_thread);
+	if (dirty_setup(s))
+		run_threads(s, 4, dirty_thread);
 }
 
 /*
@@ -759,16 +764,9 @@ static void *dirty_mark_thread(void *arg)
 
 static void sc_dirty_mark(struct scen *s)
 {
-	if (!must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") ||
-	    !must(s, mock_domain(s->fd, s->ioas[0], &s->stdev, NULL,
-				 &s->idev), "dev") ||
-	    !must(s, hwpt_alloc(s->fd, s->idev, s->ioas[0],
-				IOMMU_HWPT_ALLOC_DIRTY_TRACKING, &s->hwpt),
-		  "dirty hwpt") ||
-	    !must(s, mock_replace(s->fd, s->stdev, s->hwpt, NULL), "attach") ||
-	    !must(s, hwpt_set_dirty(s->fd, s->hwpt, true), "tracking on"))
-		return;
-	run_threads(s, 4, dirty_mark_thread);
+	if (dirty_setup(s) &&
+	    must(s, hwpt_set_dirty(s->fd, s->hwpt, true), "tracking on"))
+		run_threads(s, 4, dirty_mark_thread);
 }
 
 /* --- fault queues read and answered while detaching --------------------- */
