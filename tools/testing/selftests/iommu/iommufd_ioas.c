@@ -1186,7 +1186,7 @@ TEST_F(ioas, section_last_page)
 {
 	size_t step = 16UL << 20, n = step / page_size, i, j;
 	__u64 section = (128UL << 20) / page_size, pfn[2], last_pfn = 0;
-	char *bufs[64], *last = NULL, *other = NULL, *win, *res;
+	char *bufs[64], *last = NULL, *other = NULL, *win;
 	unsigned int nbufs = 0;
 	__u32 item;
 	int access_fd;
@@ -1224,10 +1224,8 @@ TEST_F(ioas, section_last_page)
 	ASSERT_NE(NULL, other);
 
 	/* Side by side at the start of a 2 MiB window: one store chunk */
-	res = mmap(NULL, 2 * HUGE_2M, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		   -1, 0);
-	ASSERT_NE(MAP_FAILED, res);
-	win = (char *)(((unsigned long)res + HUGE_2M - 1) & ~(HUGE_2M - 1));
+	win = alloc_shared(2 * page_size, HUGE_2M);
+	ASSERT_NE(MAP_FAILED, win);
 	ASSERT_EQ(win, mremap(last, page_size, page_size,
 			      MREMAP_MAYMOVE | MREMAP_FIXED, win));
 	ASSERT_EQ(win + page_size, mremap(other, page_size, page_size,
@@ -1254,7 +1252,7 @@ TEST_F(ioas, section_last_page)
 	ASSERT_OK(close(access_fd));
 	ASSERT_OK(ioas_unmap_all(self->fd, self->ioas_id, NULL));
 	EXPECT_OK(pins_are(self, win, 2 * page_size, 0));
-	munmap(res, 2 * HUGE_2M);
+	munmap(win, 2 * page_size);
 	while (nbufs)
 		munmap(bufs[--nbufs], step);
 }
