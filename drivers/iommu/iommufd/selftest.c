@@ -1531,7 +1531,12 @@ out_put:
  * @needs_pin: made with MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES; immutable
  * @lock: serialises pinning, unpinning and the unmap callback, so that a
  *        pin is in @items before an unmap can look for it
- * @items: out_access_pages_id -> struct mock_access_pin of each pin
+ * @items: out_access_pages_id -> struct mock_access_pin of each pin. IDs
+ *         start at 0, so a lone pin sits in the xarray's head: pinning
+ *         and unpinning one range over and over (make bench times it)
+ *         then neither allocates an xa_node nor leaves one for RCU to
+ *         free, whose callbacks would otherwise preempt the pinning task
+ *         every few ms.
  */
 struct mock_access {
 	struct iommufd_access *access;
@@ -1602,7 +1607,7 @@ static struct mock_access *mock_access_alloc(void)
 	if (!macc)
 		return NULL;
 	mutex_init(&macc->lock);
-	xa_init_flags(&macc->items, XA_FLAGS_ALLOC1);
+	xa_init_flags(&macc->items, XA_FLAGS_ALLOC);
 	return macc;
 }
 

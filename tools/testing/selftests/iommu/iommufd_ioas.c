@@ -2044,6 +2044,8 @@ TEST_F(ioas, access_pin_items)
 	ASSERT_OK(mock_access_pin(self->fd, access_fd, b + page_size,
 				  2 * page_size, self->buf + page_size, 0,
 				  &items[2]));
+	/* Lowest free ID first, from 0: a lone pin needs no xa_node */
+	EXPECT_EQ(0, items[0]);
 	EXPECT_NE(items[0], items[1]);
 	EXPECT_NE(items[1], items[2]);
 	EXPECT_OK(pins_are(self, self->buf, BUF_LEN, 1));
