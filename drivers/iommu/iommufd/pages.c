@@ -184,7 +184,12 @@ void iopt_pages_release(struct kref *kref)
  * Accounting. USER mode charges user_struct::locked_vm with a cmpxchg loop,
  * so concurrent chargers can never overshoot the limit together, and shows
  * the pins in mm->pinned_vm. MM mode charges mm->locked_vm the way VFIO
- * type1 did. CAP_IPC_LOCK, checked in the pinning task, skips the limit.
+ * type1 did. CAP_IPC_LOCK lets a charge past the limit; as mlock() does, it
+ * is asked for (in the pinning task) only when the limit would refuse, so
+ * a process whose limit holds its pins, which is how libvirt runs QEMU, is
+ * never checked, and an LSM never logs a denial of a capability that was
+ * not needed. @bypass skips the limit and the question: the charge is known
+ * to be allowed.
  */
 static int charge_user(struct iopt_payer *payer, unsigned long npages,
 		       bool bypass)
@@ -192,16 +197,15 @@ static int charge_user(struct iopt_payer *payer, unsigned long npages,
 	struct user_struct *user = payer->user;
 	unsigned long limit, cur;
 
-	if (bypass) {
-		atomic_long_add(npages, &user->locked_vm);
-		return 0;
-	}
-
 	limit = task_rlimit(payer->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	cur = atomic_long_read(&user->locked_vm);
 	do {
-		if (npages > limit || cur > limit - npages)
-			return -ENOMEM;
+		if (npages > limit || cur > limit - npages) {
+			if (!bypass && !capable(CAP_IPC_LOCK))
+				return -ENOMEM;
+			atomic_long_add(npages, &user->locked_vm);
+			return 0;
+		}
 	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur,
 					  cur + npages));
 	return 0;
@@ -215,6 +219,13 @@ static int charge_mm(struct iopt_payer *payer, unsigned long npages,
 	mmap_write_lock(payer->mm);
 	rc = __account_locked_vm(payer->mm, npages, inc, payer->task, bypass);
 	mmap_write_unlock(payer->mm);
+	/* Only an increase over the limit fails; asked outside mmap_lock */
+	if (rc == -ENOMEM && capable(CAP_IPC_LOCK)) {
+		mmap_write_lock(payer->mm);
+		rc = __account_locked_vm(payer->mm, npages, inc, payer->task,
+					 true);
+		mmap_write_unlock(payer->mm);
+	}
 	return rc;
 }
 
@@ -343,7 +354,8 @@ static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 
 	if (mode == IOMMUFD_ACCOUNT_USER && from->user == to->user) {
 		limit = task_rlimit(to->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
-		if (!bypass && atomic_long_read(&to->user->locked_vm) > limit)
+		if (!bypass && atomic_long_read(&to->user->locked_vm) > limit &&
+		    !capable(CAP_IPC_LOCK))
 			return -ENOMEM;
 		atomic64_sub(npages, &from->mm->pinned_vm);
 		atomic64_add(npages, &to->mm->pinned_vm);
@@ -389,8 +401,7 @@ static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 	struct iommufd_ctx *ictx = pages->ictx;
 	int rc;
 
-	rc = payer_charge(&pages->payer, pages->account_mode, npages,
-			  capable(CAP_IPC_LOCK));
+	rc = payer_charge(&pages->payer, pages->account_mode, npages, false);
 	if (rc || !ictx || pages->account_mode == IOMMUFD_ACCOUNT_NONE)
 		return rc;
 	atomic_long_add(npages, &ictx->stat_charged);
@@ -435,7 +446,7 @@ int iopt_pages_switch_payer(struct iopt_pages *pages, struct iopt_payer *old)
 	iopt_payer_get_current(&payer);
 	mutex_lock(&pages->mutex);
 	rc = payer_move(&pages->payer, &payer, pages->account_mode,
-			pages->npinned, capable(CAP_IPC_LOCK));
+			pages->npinned, false);
 	if (!rc) {
 		*old = pages->payer;
 		pages->payer = payer;
@@ -510,7 +521,7 @@ int iopt_pages_set_uptr(struct iopt_pages *pages, void __user *uptr)
 	old = payer;
 	if (payer.mm != pages->payer.mm || payer.user != pages->payer.user) {
 		rc = payer_move(&pages->payer, &payer, pages->account_mode,
-				pages->npinned, capable(CAP_IPC_LOCK));
+				pages->npinned, false);
 		if (rc)
 			goto out_unlock;
 		old = pages->payer;

@@ -3026,6 +3026,70 @@ TEST_F(account, memlock_limit)
 	EXPECT_EQ(0, charged_kib(self, variant->counter));
 }
 
+/*
+ * CAP_IPC_LOCK lets a charge past RLIMIT_MEMLOCK, and is only asked for
+ * when the limit would refuse (pages.c): pins past the limit are still
+ * counted and given back, and once the capability is gone the same limit
+ * refuses a map that needs more.
+ */
+static int capability_child(void *arg)
+{
+	struct limit_args *a = arg;
+	__u64 beyond = MOCK_APERTURE_START + BUF_LEN;
+	struct rlimit lim;
+	__u32 ioas_id;
+	long before;
+	int fd;
+
+	lim.rlim_cur = 8 * page_size;
+	lim.rlim_max = lim.rlim_cur;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim))
+		return child_failed(2, "setrlimit");
+	fd = iommufd_open();
+	if (fd < 0 || option_set(fd, IOMMU_OPTION_RLIMIT_MODE, 0, a->mode))
+		return child_failed(3, "open and set the mode");
+	if (ioas_alloc(fd, &ioas_id) ||
+	    mock_domain(fd, ioas_id, NULL, NULL, NULL))
+		return child_failed(4, "objects");
+	before = proc_status_kib(a->counter);
+
+	/* Within the limit, then past it in one map: both counted */
+	if (ioas_map_at(fd, ioas_id, a->buf, 4 * page_size, beyond))
+		return child_failed(5, "map within the limit");
+	if (ioas_map_at(fd, ioas_id, a->buf, BUF_LEN, MOCK_APERTURE_START))
+		return child_failed(6, "map past the limit with CAP_IPC_LOCK");
+	if (proc_status_kib(a->counter) !=
+	    before + (long)(BUF_LEN + 4 * page_size) / 1024)
+		return child_failed(7, "charge past the limit");
+
+	if (drop_capability(CAP_IPC_LOCK))
+		return child_failed(8, "drop CAP_IPC_LOCK");
+	if (ioas_map_at(fd, ioas_id, a->buf, page_size,
+			beyond + 4 * page_size) != -ENOMEM)
+		return child_failed(9, "map without CAP_IPC_LOCK is not ENOMEM");
+	if (proc_status_kib(a->counter) !=
+	    before + (long)(BUF_LEN + 4 * page_size) / 1024)
+		return child_failed(10, "the refused map changed the charge");
+	if (ioas_unmap_all(fd, ioas_id, NULL) ||
+	    proc_status_kib(a->counter) != before)
+		return child_failed(11, "uncharge");
+	if (close(fd))
+		return child_failed(12, "close");
+	return 0;
+}
+
+TEST_F(account, capability_past_limit)
+{
+	struct limit_args a = {
+		.mode = variant->mode,
+		.counter = variant->counter,
+		.buf = self->buf,
+	};
+
+	ASSERT_EQ(0, run_in_child(capability_child, &a));
+	EXPECT_EQ(0, charged_kib(self, variant->counter));
+}
+
 /* Two processes, each pinning 6 of the 8 pages of RLIMIT_MEMLOCK */
 struct sibling_args {
 	__u64 mode;
