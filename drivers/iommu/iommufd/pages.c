@@ -218,14 +218,11 @@ static int charge_mm(struct iopt_payer *payer, unsigned long npages,
 
 	mmap_write_lock(payer->mm);
 	rc = __account_locked_vm(payer->mm, npages, inc, payer->task, bypass);
-	mmap_write_unlock(payer->mm);
-	/* Only an increase over the limit fails; asked outside mmap_lock */
-	if (rc == -ENOMEM && capable(CAP_IPC_LOCK)) {
-		mmap_write_lock(payer->mm);
+	/* Only an increase past the limit fails, and changes nothing */
+	if (rc == -ENOMEM && capable(CAP_IPC_LOCK))
 		rc = __account_locked_vm(payer->mm, npages, inc, payer->task,
 					 true);
-		mmap_write_unlock(payer->mm);
-	}
+	mmap_write_unlock(payer->mm);
 	return rc;
 }
 
