@@ -153,6 +153,7 @@ struct child_args {
 	long kib;		/* the child's counter afterwards, from 0 */
 	const char *untouched;
 	long memlock;		/* RLIMIT_MEMLOCK in bytes; 0: leave it */
+	bool keep_cap;		/* keep CAP_IPC_LOCK under that limit */
 };
 
 /* Child side: set the limit, change process, check its own counters */
@@ -169,7 +170,7 @@ static int change_child(void *arg)
 		lim.rlim_max = a->memlock;
 		if (setrlimit(RLIMIT_MEMLOCK, &lim))
 			return child_failed(3, "setrlimit");
-		if (drop_capability(CAP_IPC_LOCK))
+		if (!a->keep_cap && drop_capability(CAP_IPC_LOCK))
 			return child_failed(4, "drop CAP_IPC_LOCK");
 	}
 	rc = change_process(a->fd, a->reserved);
@@ -343,6 +344,33 @@ TEST_F(change, memlock_limit)
 	EXPECT_EQ(0, run_change(self, variant, 0, 2 * FILE_KIB,
 				1024 * FILE_LEN, 0));
 	EXPECT_EQ(0, charged(self, variant));
+}
+
+/*
+ * A taker with CAP_IPC_LOCK takes the charge over past its limit, in the
+ * per-user mode (the same user: only the process showing the pins moves)
+ * as in the per-process mode (its mm is charged past the limit); the
+ * capability is asked for only there.
+ */
+TEST_F(change, capability_past_limit)
+{
+	struct child_args a = {
+		.fd = self->fd,
+		.counter = variant->counter,
+		.kib = 2 * FILE_KIB,
+		.untouched = variant->untouched,
+		.memlock = page_size,
+		.keep_cap = true,
+	};
+
+	if (!has_capability(CAP_IPC_LOCK))
+		SKIP(return, "needs CAP_IPC_LOCK");
+	ASSERT_OK(map_memfd(self, self->ioas_id, 0, BASE_IOVA));
+	ASSERT_OK(map_memfd(self, self->ioas_id, 1, BASE_IOVA + FILE_LEN));
+	EXPECT_EQ(0, run_in_child(change_child, &a));
+	EXPECT_EQ(0, charged(self, variant));
+	ASSERT_OK(change_process(self->fd, 0));
+	EXPECT_EQ(2 * FILE_KIB, charged(self, variant));
 }
 
 /*

@@ -740,6 +740,19 @@ static inline long meminfo_kib(const char *key)
 	return proc_file_kib("/proc/meminfo", key);
 }
 
+/* Whether @cap is in the effective set of this thread */
+static inline bool has_capability(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap);
+}
+
 /* Remove @cap from the effective and permitted sets of this thread */
 static inline int drop_capability(int cap)
 {
