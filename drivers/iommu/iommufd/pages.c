@@ -185,12 +185,25 @@ void iopt_pages_release(struct kref *kref)
  * so concurrent chargers can never overshoot the limit together, and shows
  * the pins in mm->pinned_vm. MM mode charges mm->locked_vm the way VFIO
  * type1 did. CAP_IPC_LOCK lets a charge past the limit; as mlock() does, it
- * is asked for (in the pinning task) only when the limit would refuse, so
- * a process whose limit holds its pins, which is how libvirt runs QEMU, is
- * never checked, and an LSM never logs a denial of a capability that was
- * not needed. @bypass skips the limit and the question: the charge is known
- * to be allowed.
+ * is asked for only when the limit would refuse, so a process whose limit
+ * holds its pins, which is how libvirt runs QEMU, is never checked, and an
+ * LSM never logs a denial of a capability that was not needed. @bypass
+ * skips the limit and the question: the charge is known to be allowed.
  */
+
+/*
+ * Whether the payer may go past its limit: the capability of the process
+ * whose limit it is, as type1 takes the mapper's. Not the pinning task's:
+ * a kernel thread pinning for an emulated device has every capability,
+ * and another process sharing the file may have more than the payer.
+ */
+static bool payer_lock_cap(struct iopt_payer *payer)
+{
+	if (current->group_leader == payer->task)
+		return capable(CAP_IPC_LOCK);
+	return has_capability(payer->task, CAP_IPC_LOCK);
+}
+
 static int charge_user(struct iopt_payer *payer, unsigned long npages,
 		       bool bypass)
 {
@@ -201,7 +214,7 @@ static int charge_user(struct iopt_payer *payer, unsigned long npages,
 	cur = atomic_long_read(&user->locked_vm);
 	do {
 		if (npages > limit || cur > limit - npages) {
-			if (!bypass && !capable(CAP_IPC_LOCK))
+			if (!bypass && !payer_lock_cap(payer))
 				return -ENOMEM;
 			atomic_long_add(npages, &user->locked_vm);
 			return 0;
@@ -219,7 +232,7 @@ static int charge_mm(struct iopt_payer *payer, unsigned long npages,
 	mmap_write_lock(payer->mm);
 	rc = __account_locked_vm(payer->mm, npages, inc, payer->task, bypass);
 	/* Only an increase past the limit fails, and changes nothing */
-	if (rc == -ENOMEM && capable(CAP_IPC_LOCK))
+	if (rc == -ENOMEM && payer_lock_cap(payer))
 		rc = __account_locked_vm(payer->mm, npages, inc, payer->task,
 					 true);
 	mmap_write_unlock(payer->mm);
@@ -352,7 +365,7 @@ static int payer_move(struct iopt_payer *from, struct iopt_payer *to, u8 mode,
 	if (mode == IOMMUFD_ACCOUNT_USER && from->user == to->user) {
 		limit = task_rlimit(to->task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 		if (!bypass && atomic_long_read(&to->user->locked_vm) > limit &&
-		    !capable(CAP_IPC_LOCK))
+		    !payer_lock_cap(to))
 			return -ENOMEM;
 		atomic64_sub(npages, &from->mm->pinned_vm);
 		atomic64_add(npages, &to->mm->pinned_vm);

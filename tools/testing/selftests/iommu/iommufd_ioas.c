@@ -3097,6 +3097,89 @@ TEST_F(account, capability_past_limit)
 	EXPECT_EQ(0, charged_kib(self, variant->counter));
 }
 
+/* What payer_child() maps, and how it hears when to go */
+struct payer_args {
+	int fd;			/* shared with the parent */
+	__u32 ioas_id;		/* no domain: the map pins nothing */
+	char *buf;
+	const char *counter;	/* where the child's charges show */
+	int ready_fd;
+	int wait_fd;
+};
+
+/*
+ * Without CAP_IPC_LOCK and under an 8-page limit, map 16 pages into an
+ * IOAS without a domain (nothing pinned or charged yet), then stay alive
+ * while the parent attaches a domain, which pins them charged to us.
+ */
+static int payer_child(void *arg)
+{
+	struct payer_args *a = arg;
+	struct rlimit lim;
+	char c = 'r';
+	long before;
+
+	lim.rlim_cur = 8 * page_size;
+	lim.rlim_max = lim.rlim_cur;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim) || drop_capability(CAP_IPC_LOCK))
+		return child_failed(2, "limit and capability");
+	if (ioas_map_at(a->fd, a->ioas_id, a->buf, BUF_LEN,
+			MOCK_APERTURE_START))
+		return child_failed(3, "map without a domain");
+	before = proc_status_kib(a->counter);
+	if (write(a->ready_fd, &c, 1) != 1 || read(a->wait_fd, &c, 1) != 1)
+		return child_failed(4, "ready, wait");
+	if (proc_status_kib(a->counter) != before)
+		return child_failed(5, "the refused attach charged the payer");
+	return 0;
+}
+
+/*
+ * The process that pays for pins needs CAP_IPC_LOCK to go past its limit;
+ * the one that makes the pins having it is not enough. Here the payer
+ * maps, and the parent, which has the capability, attaches a domain that
+ * pins the payer's pages: ENOMEM, nothing pinned, nothing charged. (A
+ * kernel thread pinning for an emulated device has every capability.)
+ */
+TEST_F(account, payer_capability)
+{
+	struct payer_args a = {
+		.fd = self->fd, .buf = self->buf, .counter = variant->counter,
+	};
+	int ready[2], go[2], status;
+	__u32 stdev_id;
+	pid_t pid;
+	char c;
+
+	if (!has_capability(CAP_IPC_LOCK))
+		SKIP(return, "needs CAP_IPC_LOCK, to show it is not used");
+	ASSERT_OK(ioas_alloc(self->fd, &a.ioas_id));
+	ASSERT_OK(pipe(ready));
+	ASSERT_OK(pipe(go));
+	a.ready_fd = ready[1];
+	a.wait_fd = go[0];
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(payer_child(&a));
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+
+	EXPECT_ERR(ENOMEM, mock_domain(self->fd, a.ioas_id, &stdev_id, NULL,
+				       NULL));
+	EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN, 0));
+	EXPECT_EQ(0, charged_kib(self, variant->counter));
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	ASSERT_OK(ioas_unmap_all(self->fd, a.ioas_id, NULL));
+	ASSERT_OK(obj_destroy(self->fd, a.ioas_id));
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+}
+
 /* Two processes, each pinning 6 of the 8 pages of RLIMIT_MEMLOCK */
 struct sibling_args {
 	__u64 mode;
