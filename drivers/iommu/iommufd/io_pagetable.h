@@ -178,11 +178,14 @@ enum iopt_pages_source {
  *      pinned_vm in USER mode
  * @task: its thread group leader (referenced), whose RLIMIT_MEMLOCK applies
  * @user: its user (referenced), charged in USER mode
+ * @lock_cap: it had CAP_IPC_LOCK when it became the payer (asked without
+ *            audit): its pins may go past its RLIMIT_MEMLOCK
  */
 struct iopt_payer {
 	struct mm_struct *mm;
 	struct task_struct *task;
 	struct user_struct *user;
+	bool lock_cap;
 };
 
 /**

@@ -64,6 +64,7 @@ static void iopt_payer_get_current(struct iopt_payer *payer)
 	payer->user = get_uid(current_user());
 	mmgrab(current->mm);
 	payer->mm = current->mm;
+	payer->lock_cap = ns_capable_noaudit(&init_user_ns, CAP_IPC_LOCK);
 }
 
 /**
@@ -184,24 +185,28 @@ void iopt_pages_release(struct kref *kref)
  * Accounting. USER mode charges user_struct::locked_vm with a cmpxchg loop,
  * so concurrent chargers can never overshoot the limit together, and shows
  * the pins in mm->pinned_vm. MM mode charges mm->locked_vm the way VFIO
- * type1 did. CAP_IPC_LOCK lets a charge past the limit; as mlock() does, it
- * is asked for only when the limit would refuse, so a process whose limit
- * holds its pins, which is how libvirt runs QEMU, is never checked, and an
- * LSM never logs a denial of a capability that was not needed. @bypass
- * skips the limit and the question: the charge is known to be allowed.
+ * type1 did. CAP_IPC_LOCK lets a charge past the limit: see
+ * payer_lock_cap(). @bypass skips the limit: the charge is known to be
+ * allowed.
  */
 
 /*
  * Whether the payer may go past its limit: the capability of the process
- * whose limit it is, as type1 takes the mapper's. Not the pinning task's:
- * a kernel thread pinning for an emulated device has every capability,
- * and another process sharing the file may have more than the payer.
+ * whose limit it is, never that of the task making the pin (a kernel
+ * thread pinning for an emulated device has every capability; another
+ * process sharing the file may have more than the payer). As type1 does,
+ * it counts as it was when the process became the payer (it mapped, or
+ * took the memory over): a QEMU that maps as root and then drops its
+ * capabilities (-run-with user=) keeps pinning past the limit. That was
+ * asked without audit; a payer that did not have it is asked again, now
+ * audited, only if it is the caller and only when the limit refuses, so
+ * an LSM logs a denial only where the capability was needed.
  */
 static bool payer_lock_cap(struct iopt_payer *payer)
 {
-	if (current->group_leader == payer->task)
-		return capable(CAP_IPC_LOCK);
-	return has_capability(payer->task, CAP_IPC_LOCK);
+	if (payer->lock_cap)
+		return true;
+	return current->group_leader == payer->task && capable(CAP_IPC_LOCK);
 }
 
 static int charge_user(struct iopt_payer *payer, unsigned long npages,
