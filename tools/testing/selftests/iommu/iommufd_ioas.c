@@ -3106,6 +3106,7 @@ struct payer_args {
 	char *buf;
 	const char *counter;	/* where the child's charges show */
 	bool cap_at_map;	/* keep CAP_IPC_LOCK until it has mapped */
+	pid_t parent;
 	int ready[2];		/* the child says it has mapped */
 	int go[2];		/* the parent says it has attached */
 };
@@ -3126,7 +3127,7 @@ static int payer_child(void *arg)
 	close(a->ready[0]);
 	close(a->go[1]);
 	/* Never outlive a parent that failed an ASSERT */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() == 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != a->parent)
 		return child_failed(2, "parent death signal");
 	lim.rlim_cur = 8 * page_size;
 	lim.rlim_max = lim.rlim_cur;
@@ -3160,7 +3161,7 @@ static int payer_attach(struct __test_metadata *_metadata,
 {
 	struct payer_args a = {
 		.fd = self->fd, .buf = self->buf, .counter = variant->counter,
-		.cap_at_map = cap_at_map,
+		.cap_at_map = cap_at_map, .parent = getpid(),
 	};
 	__u32 stdev_id;
 	int rc, status;
@@ -3181,6 +3182,8 @@ static int payer_attach(struct __test_metadata *_metadata,
 		rc = mock_domain(self->fd, a.ioas_id, &stdev_id, NULL, NULL);
 		EXPECT_OK(mock_check_pins(self->fd, self->buf, BUF_LEN,
 					  rc ? 0 : 1));
+		/* The pins are the child's to pay for, never ours */
+		EXPECT_EQ(0, charged_kib(self, variant->counter));
 		EXPECT_EQ(1, write(a.go[1], "g", 1));
 	} else {
 		rc = -ECHILD;
