@@ -1211,6 +1211,80 @@ TEST(vaddr_new_process_per_process)
 	vaddr_new_process(_metadata, 1, "VmLck");
 }
 
+/*
+ * Child side of vaddr_taker_refused(): under a one-page limit and without
+ * CAP_IPC_LOCK, the new address is refused with ENOMEM, and nothing is
+ * charged to the child. That the mapper had the capability does not help:
+ * the taker becomes the payer with what it has.
+ */
+static int vaddr_take_over_refused(void *arg)
+{
+	struct vaddr_taker *t = arg;
+	struct rlimit lim = { .rlim_cur = page_size, .rlim_max = page_size };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &lim) || drop_capability(CAP_IPC_LOCK))
+		return child_failed(2, "limit and capability");
+	if (vfio_map(t->fd, VFIO_DMA_MAP_FLAG_VADDR, t->buf, BASE_IOVA,
+		     BUF_LEN) != -ENOMEM)
+		return child_failed(3, "VFIO_DMA_MAP_FLAG_VADDR is not ENOMEM");
+	if (proc_status_kib(t->counter))
+		return child_failed(4, "the refused child was charged");
+	return 0;
+}
+
+/*
+ * A mapper with CAP_IPC_LOCK takes its address away; a child without it
+ * and with a small limit cannot supply the new one. The address stays
+ * invalid and the mapper keeps paying, until it supplies one itself.
+ */
+static void vaddr_taker_refused(struct __test_metadata *_metadata,
+				__u64 mode, const char *counter)
+{
+	struct vaddr_taker t = { .counter = counter };
+	__u64 size = BUF_LEN;
+	__u32 ioas_id;
+	long start;
+
+	if (geteuid())
+		SKIP(return, "needs CAP_SYS_RESOURCE to choose the mode");
+	ASSERT_MOCK();
+	t.buf = alloc_shared(BUF_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, t.buf);
+	t.fd = iommufd_open();
+	ASSERT_LE(0, t.fd);
+	ASSERT_OK(option_set(t.fd, IOMMU_OPTION_RLIMIT_MODE, 0, mode));
+	ASSERT_OK(ioas_alloc(t.fd, &ioas_id));
+	ASSERT_OK(mock_domain(t.fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(compat_ioas(t.fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(t.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	start = proc_status_kib(counter);
+	ASSERT_LE(0, start);
+
+	ASSERT_OK(vfio_map_rw(t.fd, t.buf, BASE_IOVA, BUF_LEN));
+	ASSERT_OK(vfio_unmap(t.fd, VFIO_DMA_UNMAP_FLAG_VADDR, BASE_IOVA,
+			     &size));
+	EXPECT_EQ(0, run_in_child(vaddr_take_over_refused, &t));
+	EXPECT_EQ(start + (long)(BUF_LEN / 1024), proc_status_kib(counter));
+	EXPECT_OK(mock_check_pins(t.fd, t.buf, BUF_LEN, 1));
+	/* Still without an address: the mapper gives one back */
+	ASSERT_OK(vfio_map(t.fd, VFIO_DMA_MAP_FLAG_VADDR, t.buf, BASE_IOVA,
+			   BUF_LEN));
+	EXPECT_EQ(start + (long)(BUF_LEN / 1024), proc_status_kib(counter));
+	TEARDOWN_CLOSE_UNPINNED(t.fd, t.buf, BUF_LEN);
+	EXPECT_EQ(start, proc_status_kib(counter));
+	munmap(t.buf, BUF_LEN);
+}
+
+TEST(vaddr_taker_refused_per_user)
+{
+	vaddr_taker_refused(_metadata, 0, "VmPin");
+}
+
+TEST(vaddr_taker_refused_per_process)
+{
+	vaddr_taker_refused(_metadata, 1, "VmLck");
+}
+
 /* VFIO_IOMMU_DIRTY_PAGES with one flag and nothing after it */
 static int dirty_cmd(int fd, __u32 flags)
 {
