@@ -182,15 +182,6 @@ void iopt_pages_release(struct kref *kref)
 }
 
 /*
- * Accounting. USER mode charges user_struct::locked_vm with a cmpxchg loop,
- * so concurrent chargers can never overshoot the limit together, and shows
- * the pins in mm->pinned_vm. MM mode charges mm->locked_vm the way VFIO
- * type1 did. CAP_IPC_LOCK lets a charge past the limit: see
- * payer_lock_cap(). @bypass skips the limit: the charge is known to be
- * allowed.
- */
-
-/*
  * Whether the payer may go past its limit: the capability of the process
  * whose limit it is, never that of the task making the pin (a kernel
  * thread pinning for an emulated device has every capability; another
@@ -209,6 +200,14 @@ static bool payer_lock_cap(struct iopt_payer *payer)
 	return current->group_leader == payer->task && capable(CAP_IPC_LOCK);
 }
 
+/*
+ * Accounting. USER mode charges user_struct::locked_vm with a cmpxchg loop,
+ * so concurrent chargers can never overshoot the limit together, and shows
+ * the pins in mm->pinned_vm. MM mode charges mm->locked_vm the way VFIO
+ * type1 did. CAP_IPC_LOCK lets a charge past the limit: see
+ * payer_lock_cap(). @bypass skips the limit: the charge is known to be
+ * allowed.
+ */
 static int charge_user(struct iopt_payer *payer, unsigned long npages,
 		       bool bypass)
 {
