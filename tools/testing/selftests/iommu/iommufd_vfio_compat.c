@@ -1148,6 +1148,28 @@ static int vaddr_take_over(void *arg)
 }
 
 /*
+ * The setup of the VFIO_DMA_MAP_FLAG_VADDR tests: @t's buffer, and its fd
+ * in accounting @mode, with a type1v2 container on an IOAS with a mock
+ * domain. The caller skips when not root (only root chooses the mode).
+ */
+static void vaddr_container(struct __test_metadata *_metadata, __u64 mode,
+			    struct vaddr_taker *t)
+{
+	__u32 ioas_id;
+
+	ASSERT_MOCK();
+	t->buf = alloc_shared(BUF_LEN, page_size);
+	ASSERT_NE(MAP_FAILED, t->buf);
+	t->fd = iommufd_open();
+	ASSERT_LE(0, t->fd);
+	ASSERT_OK(option_set(t->fd, IOMMU_OPTION_RLIMIT_MODE, 0, mode));
+	ASSERT_OK(ioas_alloc(t->fd, &ioas_id));
+	ASSERT_OK(mock_domain(t->fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_OK(compat_ioas(t->fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
+	ASSERT_EQ(0, vfio_val(t->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+}
+
+/*
  * VFIO_DMA_MAP_FLAG_VADDR from a forked child, whose RLIMIT_MEMLOCK (as
  * its parent's, without CAP_IPC_LOCK) holds the mapping once and a half:
  * it takes the pins over, and the parent takes them back the same way. In
@@ -1165,21 +1187,11 @@ static void vaddr_new_process(struct __test_metadata *_metadata, __u64 mode,
 	};
 	struct vaddr_taker t = { .counter = counter };
 	__u64 size = BUF_LEN;
-	__u32 ioas_id;
 	long start;
 
 	if (geteuid())
 		SKIP(return, "needs CAP_SYS_RESOURCE to choose the mode");
-	ASSERT_MOCK();
-	t.buf = alloc_shared(BUF_LEN, page_size);
-	ASSERT_NE(MAP_FAILED, t.buf);
-	t.fd = iommufd_open();
-	ASSERT_LE(0, t.fd);
-	ASSERT_OK(option_set(t.fd, IOMMU_OPTION_RLIMIT_MODE, 0, mode));
-	ASSERT_OK(ioas_alloc(t.fd, &ioas_id));
-	ASSERT_OK(mock_domain(t.fd, ioas_id, NULL, NULL, NULL));
-	ASSERT_OK(compat_ioas(t.fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
-	ASSERT_EQ(0, vfio_val(t.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	vaddr_container(_metadata, mode, &t);
 	ASSERT_OK(setrlimit(RLIMIT_MEMLOCK, &lim));
 	ASSERT_OK(drop_capability(CAP_IPC_LOCK));
 	start = proc_status_kib(counter);
@@ -1242,21 +1254,11 @@ static void vaddr_taker_refused(struct __test_metadata *_metadata,
 {
 	struct vaddr_taker t = { .counter = counter };
 	__u64 size = BUF_LEN;
-	__u32 ioas_id;
 	long start;
 
 	if (geteuid())
 		SKIP(return, "needs CAP_SYS_RESOURCE to choose the mode");
-	ASSERT_MOCK();
-	t.buf = alloc_shared(BUF_LEN, page_size);
-	ASSERT_NE(MAP_FAILED, t.buf);
-	t.fd = iommufd_open();
-	ASSERT_LE(0, t.fd);
-	ASSERT_OK(option_set(t.fd, IOMMU_OPTION_RLIMIT_MODE, 0, mode));
-	ASSERT_OK(ioas_alloc(t.fd, &ioas_id));
-	ASSERT_OK(mock_domain(t.fd, ioas_id, NULL, NULL, NULL));
-	ASSERT_OK(compat_ioas(t.fd, IOMMU_VFIO_IOAS_SET, &ioas_id));
-	ASSERT_EQ(0, vfio_val(t.fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+	vaddr_container(_metadata, mode, &t);
 	start = proc_status_kib(counter);
 	ASSERT_LE(0, start);
 
