@@ -32,34 +32,6 @@
 #define BASE_IOVA ((__u64)MOCK_APERTURE_START)
 #define TRACEFS "/sys/kernel/tracing"
 
-/* The text after "@key:\t" on its line of @info, or NULL */
-static const char *fdinfo_find(const char *info, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *line;
-
-	for (line = info; *line; line = strchrnul(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (!strncmp(line, key, klen) && line[klen] == ':' &&
-		    line[klen + 1] == '\t')
-			return line + klen + 2;
-	}
-	return NULL;
-}
-
-/* The number of the "@key:" line of @fd's fdinfo, or -1 */
-static long fdinfo_num(int fd, const char *key)
-{
-	char info[8192];
-	const char *v;
-
-	if (fdinfo_read(fd, info, sizeof(info)))
-		return -1;
-	v = fdinfo_find(info, key);
-	return v ? strtol(v, NULL, 10) : -1;
-}
-
 /* The value of " @name=" (or ": @name=") in the line @line, or -1 */
 static long field_num(const char *line, const char *name)
 {

@@ -707,6 +707,34 @@ static inline int fdinfo_read(int fd, char *out, size_t size)
 	return 0;
 }
 
+/* The text after "@key:\t" on its line of @info, or NULL */
+static inline const char *fdinfo_find(const char *info, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *line;
+
+	for (line = info; *line; line = strchrnul(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, key, klen) && line[klen] == ':' &&
+		    line[klen + 1] == '\t')
+			return line + klen + 2;
+	}
+	return NULL;
+}
+
+/* The number of the "@key:" line of @fd's fdinfo, or -1 */
+static inline long fdinfo_num(int fd, const char *key)
+{
+	char info[8192];
+	const char *v;
+
+	if (fdinfo_read(fd, info, sizeof(info)))
+		return -1;
+	v = fdinfo_find(info, key);
+	return v ? strtol(v, NULL, 10) : -1;
+}
+
 /* The value of the "@key:" line of the /proc file @path (KiB), or -1 */
 static inline long proc_file_kib(const char *path, const char *key)
 {
