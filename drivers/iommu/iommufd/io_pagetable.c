@@ -455,6 +455,10 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 	up_write(&iopt->iova_rwsem);
 
 	rc = iopt_populate_areas(iopt, areas, npieces, &stats);
+	/* In every domain now: the first may keep the PFNs for us */
+	if (!rc && iopt->next_domain_id)
+		for (i = 0; i != npieces; i++)
+			iopt_area_keep_pfns(areas[i], iopt_domain(iopt, 0));
 
 	down_write(&iopt->iova_rwsem);
 	for (i = 0; i != npieces; i++) {
@@ -1461,6 +1465,7 @@ int iopt_attach_domain(struct io_pagetable *iopt,
 		       struct iommu_domain *domain)
 {
 	unsigned long granule = iopt_domain_granule(domain);
+	struct iopt_area *area;
 	unsigned int idx;
 	int rc;
 
@@ -1493,6 +1498,11 @@ int iopt_attach_domain(struct io_pagetable *iopt,
 	iopt->next_domain_id++;
 	iopt->domains_gen = atomic64_inc_return(&iopt_last_domains_gen);
 	iopt_update_alignment(iopt);
+	/* The first domain keeps the PFNs for us, where it can */
+	if (!idx)
+		for (area = iopt_first_area(iopt, 0, ULONG_MAX); area;
+		     area = iopt_next_area(area, 0, ULONG_MAX))
+			iopt_area_keep_pfns(area, domain);
 	goto out_unlock;
 
 err_unreserve:
@@ -1530,7 +1540,16 @@ void iopt_detach_domain(struct io_pagetable *iopt,
 			break;
 	if (WARN_ON_ONCE(idx == iopt->next_domain_id))
 		goto out_unlock;
+	last = iopt->next_domain_id - 1;
 
+	/* The domain that takes the first slot keeps the PFNs from now on */
+	if (!idx && last)
+		for (area = iopt_first_area(iopt, 0, ULONG_MAX); area;
+		     area = iopt_next_area(area, 0, ULONG_MAX))
+			iopt_area_move_keeper(area, domain,
+					      iopt_domain(iopt, last));
+
+	/* A last domain that keeps PFNs is cleared by the unpinning below */
 	iommu_iotlb_gather_init(&gather);
 	for (area = iopt_first_area(iopt, 0, ULONG_MAX); area;
 	     area = iopt_next_area(area, 0, ULONG_MAX))
@@ -1541,7 +1560,6 @@ void iopt_detach_domain(struct io_pagetable *iopt,
 	 * Keep the array dense: the last domain takes the freed slot, with
 	 * its dirty tracking state, in one step for iopt_dirty_tracking()
 	 */
-	last = iopt->next_domain_id - 1;
 	xa_lock(&iopt->domains);
 	__xa_store(&iopt->domains, idx, iopt_domain(iopt, last), GFP_ATOMIC);
 	if (xa_get_mark(&iopt->domains, last, IOPT_DOMAIN_DIRTY))

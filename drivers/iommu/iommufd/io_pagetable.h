@@ -150,6 +150,13 @@ struct iopt_reserved {
  *                (iopt_pages::mutex)
  * @unmapping: an unmap is notifying the accesses; no new access pins
  *             (iopt_pages::mutex)
+ * @keeper: the domain that keeps the PFNs of chunks of @pages's PFN
+ *          store that only this area uses, or NULL (see "Keeping PFNs in
+ *          a domain" in pages.c). Always the first domain of @iopt; the
+ *          area is unmapped from it last, by iopt_area_unpin_for_domains().
+ *          Changed under iopt_pages::mutex, and only by the owner of a
+ *          busy area or with the domains_rwsem held for write, who may
+ *          read it without the mutex.
  */
 struct iopt_area {
 	struct interval_tree_node node;
@@ -164,6 +171,7 @@ struct iopt_area {
 	u64 map_id;
 	unsigned int num_accesses;
 	bool unmapping;
+	struct iommu_domain *keeper;
 };
 
 /* Where the memory of an iopt_pages comes from */
@@ -218,9 +226,12 @@ struct iopt_payer {
  *            number (VA or file offset) modulo IOPT_PFN_CHUNK; immutable,
  *            also when @uptr changes (it only places the chunks)
  * @pfns: PFN of every pinned page, by chunks of IOPT_PFN_CHUNK pages: a
- *        value entry (the chunk's pages are contiguous from that PFN) or an
- *        unsigned long[IOPT_PFN_CHUNK]. Slots of unpinned pages are stale
- *        and never read. See "The PFN store" in pages.c.
+ *        value entry (the chunk's pages are contiguous from that PFN), an
+ *        unsigned long[IOPT_PFN_CHUNK], or PFNS_KEPT (read them back from
+ *        the keeper of the one area that uses the chunk). Slots of
+ *        unpinned pages are stale and never read. See "The PFN store" in
+ *        pages.c.
+ * @nkept: chunks of @pfns that are PFNS_KEPT
  */
 struct iopt_pages {
 	struct kref kref;
@@ -244,6 +255,7 @@ struct iopt_pages {
 	struct rb_root_cached access_itree;
 	unsigned int pfn_skew;
 	struct xarray pfns;
+	unsigned long nkept;
 };
 
 #define IOPT_PFN_CHUNK_SHIFT 9
@@ -288,6 +300,9 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain,
 			    struct iommu_iotlb_gather *gather);
+void iopt_area_keep_pfns(struct iopt_area *area, struct iommu_domain *domain);
+void iopt_area_move_keeper(struct iopt_area *area, struct iommu_domain *from,
+			   struct iommu_domain *to);
 
 int iopt_pages_access_pin(struct iopt_pages *pages, unsigned long start_index,
 			  unsigned long last_index, struct page **out_pages);

@@ -164,6 +164,9 @@ enum iommufd_account_mode {
  *                the context has no objects
  * @stat_pinned: pages pinned for the mappings made through this file
  * @stat_charged: pages of @stat_pinned charged to RLIMIT_MEMLOCK
+ * @stat_pfn_arrays: arrays of PFNs the mappings made through this file
+ *                   keep in kernel memory, a page each (see "The PFN
+ *                   store" in pages.c)
  * @stat_lock: protects @stat_payer and @stat_payer_uid
  * @stat_payer: thread group of the process last charged for this file's
  *              pins, or that took the charge over (CHANGE_PROCESS); NULL
@@ -191,6 +194,7 @@ struct iommufd_ctx {
 
 	atomic_long_t stat_pinned;
 	atomic_long_t stat_charged;
+	atomic_long_t stat_pfn_arrays;
 	spinlock_t stat_lock; /* see above */
 	struct pid *stat_payer;
 	kuid_t stat_payer_uid;

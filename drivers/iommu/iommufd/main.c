@@ -760,6 +760,8 @@ static void iommufd_fops_show_fdinfo(struct seq_file *m, struct file *filp)
 		   atomic_long_read(&ictx->stat_pinned));
 	seq_printf(m, "charged_pages:\t%ld\n",
 		   atomic_long_read(&ictx->stat_charged));
+	seq_printf(m, "pfn_arrays:\t%ld\n",
+		   atomic_long_read(&ictx->stat_pfn_arrays));
 
 	for (shown = 0; shown != IOMMUFD_FDINFO_MAX_OBJECTS; shown++, index++) {
 		/* seq_file calls again with a larger buffer: stop early */

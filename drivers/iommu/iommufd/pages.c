@@ -584,13 +584,22 @@ void iopt_pages_restore_payer(struct iopt_pages *pages, struct iopt_payer *old)
  *
  * A chunk whose pinned pages are physically contiguous is an xarray value
  * entry holding the PFN its first slot would have: no memory at all. Any
- * other chunk is an array of IOPT_PFN_CHUNK PFNs. A value chunk becomes an
- * array when a page is pinned that does not fit it. Slots of unpinned pages
- * are stale and never read. A chunk is erased (and its array freed) once
- * none of its pages is pinned, so the store grows with the pinned memory's
- * fragmentation, not with its size, and nothing is allocated for a page
- * before it is pinned and charged. All of it is protected by pages->mutex.
+ * other chunk is an array of IOPT_PFN_CHUNK PFNs, or PFNS_KEPT once a
+ * domain keeps them for us (see "Keeping PFNs in a domain" below). A value
+ * chunk becomes an array when a page is pinned that does not fit it. Slots
+ * of unpinned pages are stale and never read. A chunk is erased (and its
+ * array freed) once none of its pages is pinned, so the store grows with
+ * the pinned memory's fragmentation, not with its size, and nothing is
+ * allocated for a page before it is pinned and charged. All of it is
+ * protected by pages->mutex.
  */
+#define PFNS_KEPT xa_mk_value(LONG_MAX)	/* no PFN minus slot is that large */
+
+static bool pfns_is_array(void *entry)
+{
+	return entry && !xa_is_value(entry);
+}
+
 static unsigned long pfns_chunk(struct iopt_pages *pages, unsigned long index)
 {
 	return (index + pages->pfn_skew) / IOPT_PFN_CHUNK;
@@ -599,6 +608,36 @@ static unsigned long pfns_chunk(struct iopt_pages *pages, unsigned long index)
 static unsigned int pfns_slot(struct iopt_pages *pages, unsigned long index)
 {
 	return (index + pages->pfn_skew) % IOPT_PFN_CHUNK;
+}
+
+/* The first and last index of @pages inside @chunk */
+static void pfns_chunk_range(struct iopt_pages *pages, unsigned long chunk,
+			     unsigned long *first, unsigned long *last)
+{
+	/* The chunk's pages, in skewed then in real indexes */
+	unsigned long start = chunk * IOPT_PFN_CHUNK;
+	unsigned long end = start + IOPT_PFN_CHUNK - 1 - pages->pfn_skew;
+
+	*first = max_t(unsigned long, start, pages->pfn_skew) - pages->pfn_skew;
+	*last = min(end, pages->npages - 1);
+}
+
+/* An array for a chunk, counted in the fdinfo of @pages's file */
+static unsigned long *pfns_array_alloc(struct iopt_pages *pages)
+{
+	unsigned long *arr;
+
+	arr = kmalloc_array(IOPT_PFN_CHUNK, sizeof(*arr), GFP_KERNEL_ACCOUNT);
+	if (arr && pages->ictx)
+		atomic_long_inc(&pages->ictx->stat_pfn_arrays);
+	return arr;
+}
+
+static void pfns_array_free(struct iopt_pages *pages, unsigned long *arr)
+{
+	if (pages->ictx)
+		atomic_long_dec(&pages->ictx->stat_pfn_arrays);
+	kfree(arr);
 }
 
 /* The PFN of the pinned page at @index, read from chunk entry @entry */
@@ -618,6 +657,76 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
 }
 
 /*
+ * Keeping PFNs in a domain
+ * ------------------------
+ * An array chunk costs a page of kernel memory per IOPT_PFN_CHUNK pages,
+ * 2 MiB per GiB of fragmented memory, while the domains the chunk's pages
+ * are mapped into hold the same PFNs in their IOPTEs. So when an area has
+ * been mapped into every domain of its table, the array chunks that lie
+ * wholly inside it and that nobody else uses (no other area in domains, no
+ * access) are freed: PFNS_KEPT, read back with iommu_iova_to_phys() from
+ * the area's keeper, the table's first domain (iopt_area_keep_pfns()).
+ *
+ * A kept chunk has exactly one user, the area it is kept for, which is how
+ * a reader finds the keeper (pages_kept_owner()), and everything that
+ * would add a user takes the chunk back into an array first
+ * (pages_unkeep(), in pages_pin_unused()): an area of another table or of
+ * IOAS_COPY, an access. That can fail, as adding a user may. Mapping the
+ * area into a new domain of its table reads the keeper directly.
+ *
+ * Removing the area from its domains cannot fail, and must unpin the pages
+ * only once no domain maps them. The other domains are cleared as usual;
+ * the keeper is cleared last, by iopt_area_unpin_for_domains(), which
+ * reads the kept PFNs, unmaps them and unpins them in stretches
+ * (pages_unkeep_unmap()). A driver that unmaps part of a large IOPTE
+ * unmaps all of it, so a stretch must never end inside one: stretches end
+ * where the PFNs are not contiguous, and a chunk is kept only if the pages
+ * at its two ends are not physically contiguous with their neighbours in
+ * the area (an IOPTE maps contiguous memory). Moving the keeper when it
+ * leaves a table with other domains is iopt_area_move_keeper().
+ */
+
+/* The IOVA at which @area maps (the part of) page @index it covers */
+static unsigned long area_index_iova(struct iopt_area *area,
+				     unsigned long index)
+{
+	unsigned long off = max(index << PAGE_SHIFT, area->pages_offset);
+
+	return area->node.start + (off - area->pages_offset);
+}
+
+/* The bytes @area maps of the pages [first, last] */
+static unsigned long area_range_bytes(struct iopt_area *area,
+				      unsigned long first, unsigned long last)
+{
+	unsigned long start = max(first << PAGE_SHIFT, area->pages_offset);
+	unsigned long end = min((last + 1) << PAGE_SHIFT,
+				area->pages_offset + iopt_area_bytes(area));
+
+	return end - start;
+}
+
+/* The PFN of page @index, read back from @area's keeper */
+static unsigned long area_kept_pfn(struct iopt_area *area,
+				   unsigned long index)
+{
+	return PHYS_PFN(iommu_iova_to_phys(area->keeper,
+					   area_index_iova(area, index)));
+}
+
+/* The area a PFNS_KEPT chunk with page @index is kept for: its one user */
+static struct iopt_area *pages_kept_owner(struct iopt_pages *pages,
+					  unsigned long index)
+{
+	struct interval_tree_node *node;
+
+	lockdep_assert_held(&pages->mutex);
+
+	node = interval_tree_iter_first(&pages->domains_itree, index, index);
+	return container_of(node, struct iopt_area, pages_node);
+}
+
+/*
  * A walk over the store's runs remembers the chunk it looked up last: in
  * fragmented memory every page is a run, and the runs of one chunk then
  * cost one xarray lookup for all of them rather than one or two each. Valid
@@ -626,6 +735,7 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
 struct pfns_cursor {
 	unsigned long chunk;	/* ULONG_MAX: none yet; no real chunk is */
 	void *entry;
+	struct iopt_area *owner;	/* PFNS_KEPT: whom it is kept for */
 };
 
 #define PFNS_CURSOR_INIT { .chunk = ULONG_MAX }
@@ -636,15 +746,25 @@ static void *pfns_lookup(struct iopt_pages *pages, struct pfns_cursor *cur,
 	if (cur->chunk != chunk) {
 		cur->entry = xa_load(&pages->pfns, chunk);
 		cur->chunk = chunk;
+		cur->owner = NULL;
 	}
 	return cur->entry;
+}
+
+/* The PFN of page @index, in @cur's chunk, which is PFNS_KEPT */
+static unsigned long pfns_kept_pfn(struct iopt_pages *pages,
+				   struct pfns_cursor *cur, unsigned long index)
+{
+	if (!cur->owner)
+		cur->owner = pages_kept_owner(pages, index);
+	return area_kept_pfn(cur->owner, index);
 }
 
 /*
  * The physically contiguous run of pinned pages starting at @index and not
  * going past @last: its length in pages, and its first PFN in *@pfn.
  * Costs one lookup per chunk not in @cur yet, plus one compare per page of
- * array chunks.
+ * array chunks, and one read of the keeper per page of kept chunks.
  */
 static unsigned long pages_pfn_run(struct iopt_pages *pages,
 				   unsigned long index, unsigned long last,
@@ -663,6 +783,20 @@ static unsigned long pages_pfn_run(struct iopt_pages *pages,
 					 (unsigned long)IOPT_PFN_CHUNK - slot);
 		unsigned long j;
 
+		if (entry == PFNS_KEPT) {
+			for (j = 0; j != take; j++) {
+				unsigned long p = pfns_kept_pfn(pages, cur, i + j);
+
+				if (!n && !j)
+					*pfn = p;
+				else if (p != *pfn + n + j)
+					break;
+			}
+			n += j;
+			if (j != take)
+				break;
+			continue;
+		}
 		if (!n)
 			*pfn = pfns_entry_pfn(entry, slot);
 		if (xa_is_value(entry)) {
@@ -744,6 +878,9 @@ static int pages_store_chunk(struct iopt_pages *pages, unsigned long index,
 	unsigned long *arr, i;
 	int rc;
 
+	/* pages_pin_unused() took kept chunks back before pinning */
+	if (WARN_ON_ONCE(entry == PFNS_KEPT))
+		return -EINVAL;
 	if (!entry && contiguous && first >= slot)
 		return xa_err(xa_store(&pages->pfns, chunk,
 				       xa_mk_value(first - slot),
@@ -753,8 +890,7 @@ static int pages_store_chunk(struct iopt_pages *pages, unsigned long index,
 		return 0;
 
 	if (!entry || xa_is_value(entry)) {
-		arr = kmalloc_array(IOPT_PFN_CHUNK, sizeof(*arr),
-				    GFP_KERNEL_ACCOUNT);
+		arr = pfns_array_alloc(pages);
 		if (!arr)
 			return -ENOMEM;
 		/* The pages still pinned under a value entry keep their PFN */
@@ -764,7 +900,7 @@ static int pages_store_chunk(struct iopt_pages *pages, unsigned long index,
 		rc = xa_err(xa_store(&pages->pfns, chunk, arr,
 				     GFP_KERNEL_ACCOUNT));
 		if (rc) {
-			kfree(arr);
+			pfns_array_free(pages, arr);
 			return rc;
 		}
 	} else {
@@ -821,18 +957,16 @@ static void pages_forget_pfns(struct iopt_pages *pages, unsigned long start,
 
 	xa_for_each_range(&pages->pfns, chunk, entry, pfns_chunk(pages, start),
 			  pfns_chunk(pages, last)) {
-		/* The chunk's pages, in skewed then in real indexes */
-		unsigned long first = chunk * IOPT_PFN_CHUNK;
-		unsigned long end = first + IOPT_PFN_CHUNK - 1 - pages->pfn_skew;
+		unsigned long first, end;
 
-		first = max_t(unsigned long, first, pages->pfn_skew) -
-			pages->pfn_skew;
-		if (pages_range_used(pages, first,
-				     min(end, pages->npages - 1)))
+		pfns_chunk_range(pages, chunk, &first, &end);
+		if (pages_range_used(pages, first, end))
 			continue;
 		xa_erase(&pages->pfns, chunk);
-		if (!xa_is_value(entry))
-			kfree(entry);
+		if (pfns_is_array(entry))
+			pfns_array_free(pages, entry);
+		else if (entry == PFNS_KEPT)
+			pages->nkept--;
 	}
 }
 
@@ -943,15 +1077,26 @@ struct pages_batch {
 	struct folio *inline_folios[PAGES_BATCH_INLINE];
 };
 
-static int pages_batch_init(struct pages_batch *batch,
-			    struct iopt_pages *pages, unsigned long npages)
+/*
+ * The bytes of scratch memory a pin or an unmap may use: PAGES_BATCH_BYTES,
+ * less under the selftest's memory limit, at least @least
+ */
+static size_t pages_scratch_bytes(size_t least)
 {
 	size_t bytes = PAGES_BATCH_BYTES;
 
 #ifdef CONFIG_IOMMUFD_TEST
-	bytes = clamp_t(size_t, READ_ONCE(iommufd_test_memory_limit),
-			sizeof(void *), bytes);
+	bytes = clamp_t(size_t, READ_ONCE(iommufd_test_memory_limit), least,
+			bytes);
 #endif
+	return bytes;
+}
+
+static int pages_batch_init(struct pages_batch *batch,
+			    struct iopt_pages *pages, unsigned long npages)
+{
+	size_t bytes = pages_scratch_bytes(sizeof(void *));
+
 	memset(batch, 0, sizeof(*batch));
 	batch->max = min(npages, bytes / sizeof(void *));
 	/*
@@ -1145,6 +1290,248 @@ err_unpin:
 	return rc;
 }
 
+/* Does anyone but @area use a page of [first, last]? */
+static bool pages_used_by_other(struct iopt_pages *pages,
+				struct iopt_area *area, unsigned long first,
+				unsigned long last)
+{
+	struct interval_tree_node *node;
+
+	if (interval_tree_iter_first(&pages->access_itree, first, last))
+		return true;
+	for (node = interval_tree_iter_first(&pages->domains_itree, first, last);
+	     node; node = interval_tree_iter_next(node, first, last))
+		if (node != &area->pages_node)
+			return true;
+	return false;
+}
+
+/* Are the pinned pages @index and @index + 1 physically contiguous? */
+static bool pages_pair_contiguous(struct iopt_pages *pages,
+				  unsigned long index)
+{
+	void *a = xa_load(&pages->pfns, pfns_chunk(pages, index));
+	void *b = xa_load(&pages->pfns, pfns_chunk(pages, index + 1));
+
+	/* A kept chunk's ends were found not to be, when it was kept */
+	if (a == PFNS_KEPT || b == PFNS_KEPT)
+		return false;
+	return pfns_entry_pfn(a, pfns_slot(pages, index)) + 1 ==
+	       pfns_entry_pfn(b, pfns_slot(pages, index + 1));
+}
+
+/**
+ * iopt_area_keep_pfns() - let a domain keep the PFNs only an area uses
+ * @area: an area just mapped into every domain of its table
+ * @domain: the table's first domain
+ *
+ * Frees the array of every chunk that lies wholly inside @area, that
+ * nobody else uses, and whose end pages are not physically contiguous with
+ * their neighbours in @area; their PFNs are read back from @domain from
+ * then on. See "Keeping PFNs in a domain".
+ *
+ * Context: Process context; takes the pages mutex. The caller holds the
+ * table's domains_rwsem, for write or while it fills the busy @area.
+ */
+void iopt_area_keep_pfns(struct iopt_area *area, struct iommu_domain *domain)
+{
+	struct iopt_pages *pages = area->pages;
+	unsigned long start = iopt_area_index_first(area);
+	unsigned long last = iopt_area_index_last(area);
+	unsigned long chunk, first, end;
+	void *entry;
+
+	/* A chunk of one page is contiguous: never an array */
+	if (start == last || !domain->ops->iova_to_phys)
+		return;
+
+	mutex_lock(&pages->mutex);
+	xa_for_each_range(&pages->pfns, chunk, entry, pfns_chunk(pages, start),
+			  pfns_chunk(pages, last)) {
+		if (!pfns_is_array(entry))
+			continue;
+		pfns_chunk_range(pages, chunk, &first, &end);
+		if (first < start || end > last ||
+		    pages_used_by_other(pages, area, first, end) ||
+		    (first != start && pages_pair_contiguous(pages, first - 1)) ||
+		    (end != last && pages_pair_contiguous(pages, end)))
+			continue;
+		/* Replacing an entry allocates nothing */
+		if (xa_is_err(xa_store(&pages->pfns, chunk, PFNS_KEPT,
+				       GFP_KERNEL)))
+			continue;
+		pfns_array_free(pages, entry);
+		pages->nkept++;
+		area->keeper = domain;
+	}
+	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_area_move_keeper() - let another domain keep an area's PFNs
+ * @area: an area of the table that domain @from is leaving
+ * @from: the leaving domain
+ * @to: another domain of the table, which maps @area as well
+ *
+ * Context: Process context; takes the pages mutex. The caller holds the
+ * table's domains_rwsem for write.
+ */
+void iopt_area_move_keeper(struct iopt_area *area, struct iommu_domain *from,
+			   struct iommu_domain *to)
+{
+	if (area->keeper != from)
+		return;
+	mutex_lock(&area->pages->mutex);
+	area->keeper = to;
+	mutex_unlock(&area->pages->mutex);
+}
+
+/*
+ * A new user comes to [start, last]: every kept chunk there gets its array
+ * back, read from its keeper, so that kept chunks keep their one user.
+ */
+static int pages_unkeep(struct iopt_pages *pages, unsigned long start,
+			unsigned long last)
+{
+	unsigned long chunk, first, end, i;
+	void *entry;
+
+	lockdep_assert_held(&pages->mutex);
+
+	if (!pages->nkept)
+		return 0;
+	xa_for_each_range(&pages->pfns, chunk, entry, pfns_chunk(pages, start),
+			  pfns_chunk(pages, last)) {
+		struct iopt_area *owner;
+		unsigned long *arr;
+		int rc;
+
+		if (entry != PFNS_KEPT)
+			continue;
+		pfns_chunk_range(pages, chunk, &first, &end);
+		owner = pages_kept_owner(pages, first);
+		arr = pfns_array_alloc(pages);
+		if (!arr)
+			return -ENOMEM;
+		for (i = first; i <= end; i++)
+			arr[pfns_slot(pages, i)] = area_kept_pfn(owner, i);
+		rc = xa_err(xa_store(&pages->pfns, chunk, arr,
+				     GFP_KERNEL_ACCOUNT));
+		if (rc) {
+			pfns_array_free(pages, arr);
+			return rc;
+		}
+		pages->nkept--;
+	}
+	return 0;
+}
+
+/* A physically contiguous run of pages */
+struct pfn_run {
+	unsigned long pfn;
+	unsigned long npages;
+};
+
+#define KEPT_UNMAP_INLINE_RUNS 8
+
+/**
+ * struct kept_unmap - kept pages on their way out of their keeper
+ * @area: the area leaving its keeper
+ * @runs: the PFNs of the pages [@first, @next), read from the keeper
+ * @nruns: entries of @runs used
+ * @max: entries in @runs
+ * @first: the first page read and not unmapped yet
+ * @next: the page after the last read
+ * @inline_runs: @runs when no larger array could be had
+ */
+struct kept_unmap {
+	struct iopt_area *area;
+	struct pfn_run *runs;
+	unsigned int nruns;
+	unsigned int max;
+	unsigned long first;
+	unsigned long next;
+	struct pfn_run inline_runs[KEPT_UNMAP_INLINE_RUNS];
+};
+
+/* Unmap the pages read so far from the keeper, then unpin them */
+static void kept_unmap_flush(struct kept_unmap *u)
+{
+	struct iopt_area *area = u->area;
+	struct iopt_pages *pages = area->pages;
+	unsigned long npages = u->next - u->first;
+	unsigned long index = u->first, bytes;
+	unsigned int i;
+
+	if (!npages)
+		return;
+	bytes = area_range_bytes(area, u->first, u->next - 1);
+	WARN_ON_ONCE(iommu_unmap(area->keeper, area_index_iova(area, u->first),
+				 bytes) != bytes);
+	for (i = 0; i != u->nruns; i++) {
+		struct pfn_run *run = &u->runs[i];
+
+		if (pages->source == IOPT_PAGES_FILE)
+			pages_unpin_file_run(pages, index, run->pfn,
+					     run->npages, u->first,
+					     u->next - 1);
+		else
+			unpin_user_page_range_dirty_lock(pfn_to_page(run->pfn),
+							 run->npages,
+							 pages->writable);
+		index += run->npages;
+	}
+	pages_uncharge(pages, npages);
+	pages_count_pinned(pages, -(long)npages);
+	u->first = u->next;
+	u->nruns = 0;
+}
+
+/* Read the PFN of page u->next; unmap and unpin those before if full */
+static void kept_unmap_add(struct kept_unmap *u)
+{
+	unsigned long pfn = area_kept_pfn(u->area, u->next);
+	struct pfn_run *run = u->nruns ? &u->runs[u->nruns - 1] : NULL;
+
+	if (run && run->pfn + run->npages == pfn &&
+	    run->npages < memmap_span(run->pfn)) {
+		run->npages++;
+	} else {
+		/*
+		 * A stretch may end here: no IOPTE maps both this page and
+		 * the one before (nor crosses the memmap boundary, which
+		 * is aligned further than a kept chunk's IOPTEs)
+		 */
+		if (u->nruns == u->max)
+			kept_unmap_flush(u);
+		u->runs[u->nruns].pfn = pfn;
+		u->runs[u->nruns].npages = 1;
+		u->nruns++;
+	}
+	u->next++;
+}
+
+/*
+ * Whether the chunks from page @index on are kept; *@end is the last page,
+ * not past @last, up to which they all are, or all are not
+ */
+static bool pages_kept_stretch(struct iopt_pages *pages, unsigned long index,
+			       unsigned long last, unsigned long *end)
+{
+	unsigned long chunk = pfns_chunk(pages, index), first;
+	bool kept = xa_load(&pages->pfns, chunk) == PFNS_KEPT;
+
+	for (;;) {
+		pfns_chunk_range(pages, chunk, &first, end);
+		if (*end >= last ||
+		    (xa_load(&pages->pfns, chunk + 1) == PFNS_KEPT) != kept)
+			break;
+		chunk++;
+	}
+	*end = min(*end, last);
+	return kept;
+}
+
 typedef int (*pages_hole_fn)(struct iopt_pages *pages, unsigned long start,
 			     unsigned long last, void *arg);
 
@@ -1207,6 +1594,9 @@ static int pages_pin_unused(struct iopt_pages *pages, unsigned long start,
 	struct pages_batch batch;
 	int rc;
 
+	rc = pages_unkeep(pages, start, last);
+	if (rc)
+		return rc;
 	rc = pages_batch_init(&batch, pages, last - start + 1);
 	if (rc)
 		return rc;
@@ -1248,9 +1638,67 @@ int iopt_area_pin_for_domains(struct iopt_area *area, unsigned long *pinned)
 	return rc;
 }
 
+/*
+ * @area leaves its keeper, the last domain that maps it, and is out of
+ * domains_itree already. Its kept chunks are read, unmapped and unpinned
+ * in stretches as long as the scratch memory allows; the rest of the area
+ * is unmapped with one IOTLB sync, then unpinned where nobody else uses it.
+ */
+static void pages_unmap_keeper(struct iopt_pages *pages,
+			       struct iopt_area *area)
+{
+	size_t bytes = pages_scratch_bytes(sizeof(struct pfn_run));
+	unsigned long start = iopt_area_index_first(area);
+	unsigned long last = iopt_area_index_last(area);
+	struct kept_unmap u = { .area = area };
+	struct iommu_iotlb_gather gather;
+	unsigned long index, end, len;
+	struct pfn_run *runs;
+
+	lockdep_assert_held(&pages->mutex);
+
+	u.runs = u.inline_runs;
+	u.max = ARRAY_SIZE(u.inline_runs);
+	runs = kvmalloc_array(bytes / sizeof(*runs), sizeof(*runs),
+			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (runs) {
+		u.runs = runs;
+		u.max = bytes / sizeof(*runs);
+	}
+
+	iommu_iotlb_gather_init(&gather);
+	for (index = start; index <= last; index = end + 1) {
+		if (pages_kept_stretch(pages, index, last, &end)) {
+			u.first = index;
+			u.next = index;
+			while (u.next <= end)
+				kept_unmap_add(&u);
+			kept_unmap_flush(&u);
+			continue;
+		}
+		len = area_range_bytes(area, index, end);
+		WARN_ON_ONCE(iommu_unmap_fast(area->keeper,
+					      area_index_iova(area, index), len,
+					      &gather) != len);
+	}
+	iommu_iotlb_sync(area->keeper, &gather);
+
+	/* The kept chunks' pages are unpinned: forget them, unpin the rest */
+	for (index = start; index <= last; index = end + 1) {
+		if (pages_kept_stretch(pages, index, last, &end))
+			pages_forget_pfns(pages, index, end);
+		else
+			pages_unpin_unused(pages, index, end);
+	}
+	area->keeper = NULL;
+	kvfree(runs);
+}
+
 /**
  * iopt_area_unpin_for_domains() - undo iopt_area_pin_for_domains()
- * @area: an area no longer mapped into any domain
+ * @area: an area no longer mapped into any domain but its keeper, if it
+ *        has one: this unmaps it from the keeper, reading the PFNs kept
+ *        there first
  *
  * Context: Process context; takes the pages mutex.
  * Return: how many pages this unpinned (those no other user kept pinned).
@@ -1263,8 +1711,11 @@ unsigned long iopt_area_unpin_for_domains(struct iopt_area *area)
 	mutex_lock(&pages->mutex);
 	before = pages->npinned;
 	interval_tree_remove(&area->pages_node, &pages->domains_itree);
-	pages_unpin_unused(pages, area->pages_node.start,
-			   area->pages_node.last);
+	if (area->keeper)
+		pages_unmap_keeper(pages, area);
+	else
+		pages_unpin_unused(pages, area->pages_node.start,
+				   area->pages_node.last);
 	npages = area->pages_node.last - area->pages_node.start + 1;
 	atomic_long_sub(npages, &area->iopt->stat_pinned);
 	npages = before - pages->npinned;
@@ -1399,7 +1850,8 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 /**
  * iopt_area_clear_domain() - remove an area from one domain
  * @area: an area mapped into @domain
- * @domain: the domain
+ * @domain: the domain; if it is @area's keeper, nothing happens:
+ *          iopt_area_unpin_for_domains() unmaps the area from it
  * @gather: collects the IOTLB invalidation; the caller must sync it before
  *          the pages can be unpinned
  *
@@ -1411,6 +1863,9 @@ void iopt_area_clear_domain(struct iopt_area *area,
 {
 	size_t unmapped;
 
+	/* The keeper is unmapped last, by iopt_area_unpin_for_domains() */
+	if (domain == area->keeper)
+		return;
 	unmapped = iommu_unmap_fast(domain, area->node.start,
 				    iopt_area_bytes(area), gather);
 	WARN_ON_ONCE(unmapped != iopt_area_bytes(area));
