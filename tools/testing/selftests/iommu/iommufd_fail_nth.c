@@ -72,6 +72,9 @@
 #define FILE_LEN (16 * page_size)
 #define SCRATCH_LEN (16 * page_size)
 #define HUGE_LEN (2 * 1024 * 1024)
+/* Two whole chunks of the kernel's PFN store, which keeps 512 PFNs each */
+#define FRAG_CHUNK (512 * page_size)
+#define FRAG_LEN (2 * FRAG_CHUNK)
 
 /* Pinning batches of a few PFNs, so that small buffers take many batches */
 #define SWEEP_MEMORY_LIMIT 32
@@ -381,6 +384,7 @@ struct sweep_env {
 	char *file_va;		/* its shared mapping, for the pin check */
 	char *scratch;		/* user side of reads, bitmaps, hw info */
 	char *huge;		/* HUGE_LEN of hugetlb memory, or NULL */
+	char *frag;		/* FRAG_LEN of scattered pages, or NULL */
 	long vm_pin;		/* VmPin (KiB) expected after each run */
 	long vm_lck;		/* VmLck (KiB) likewise */
 	unsigned int problems;	/* post-run checks failed so far */
@@ -1065,11 +1069,13 @@ static void check_pins(struct __test_metadata *_metadata,
 	rc_other = mock_check_pins(fd, env->scratch, SCRATCH_LEN, 0);
 	if (!rc_other && env->huge)
 		rc_other = mock_check_pins(fd, env->huge, HUGE_LEN, 0);
+	if (!rc_other && env->frag)
+		rc_other = mock_check_pins(fd, env->frag, FRAG_LEN, 0);
 	ASSERT_OK(close(fd));
-	/* Scratch and huge pages are not replaced: stop at a leak there */
+	/* Scratch, huge and scattered pages are not replaced: stop there */
 	ASSERT_OK(rc_other)
-		TH_LOG("%s: scratch or hugetlb pages still pinned (%s)", where,
-		       strerror(-rc_other));
+		TH_LOG("%s: scratch, hugetlb or scattered pages still pinned (%s)",
+		       where, strerror(-rc_other));
 	EXPECT_OK(rc_buf) TH_LOG("%s: pages of the buffer still pinned (%s)",
 				 where, strerror(-rc_buf));
 	EXPECT_OK(rc_file) TH_LOG("%s: pages of the memfd still pinned (%s)",
@@ -2011,6 +2017,71 @@ static const struct scenario access_domain = {
 };
 
 /*
+ * Scenario: scattered memory whose PFNs the first domain keeps. A second
+ * domain is filled from it; an access pin takes a chunk back (allocating);
+ * a second map keeps its own and is unmapped (reading, unmapping and
+ * unpinning in stretches, the scratch memory allocated or not); the first
+ * domain leaves, the second keeps; a copy gets a domain of its own, which
+ * takes the other chunk back from the second.
+ */
+
+static int kept_prepare(struct run *r)
+{
+	__u64 a = IOVA_BASE;
+	int rc;
+
+	if (!r->fx->frag) {
+		char *frag = alloc_fragmented(FRAG_LEN + FRAG_CHUNK);
+
+		if (frag == MAP_FAILED)
+			return note(r, "alloc_fragmented", -errno);
+		/* The store's chunks are aligned to the address */
+		r->fx->frag = (char *)(((unsigned long)frag + FRAG_CHUNK - 1) &
+				       ~(FRAG_CHUNK - 1));
+	}
+	rc = prep_device(r);
+	if (!rc)
+		rc = r_map(r, 0, r->fx->frag, FRAG_LEN, &a);
+	return rc;
+}
+
+static int kept_body(struct run *r)
+{
+	__u64 b = 0, c = IOVA_BASE;
+	int h, rc;
+
+	rc = r_hwpt_alloc(r, 0, 0, 0, &h);
+	if (!rc)
+		rc = r_access_create(r, 0, 0,
+				     MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES);
+	if (!rc)
+		rc = r_pin(r, 0, 0, IOVA_BASE + 100 * page_size,
+			   3 * page_size, 0);
+	if (!rc)
+		rc = r_unpin(r, 0, 0);
+	if (!rc)
+		rc = r_map(r, 0, r->fx->frag, FRAG_LEN, &b);
+	if (!rc)
+		rc = r_unmap(r, 0, b, FRAG_LEN);
+	if (!rc)
+		rc = r_dev_destroy(r, 0);
+	if (!rc)
+		rc = r_ioas_alloc(r, 1);
+	if (!rc)
+		rc = r_copy(r, 1, 0, IOVA_BASE, FRAG_LEN, &c);
+	if (!rc)
+		rc = r_mock_domain(r, 1, r->ioas[1].id, 1, 0);
+	if (!rc)
+		rc = r_access_close(r, 0);
+	return rc;
+}
+
+static const struct scenario kept = {
+	.prepare = kept_prepare,
+	.body = kept_body,
+};
+
+/*
  * Scenario: IOMMU_GET_HW_INFO, default type with a short buffer, a length
  * query, and the mock's own type asked for with a long buffer.
  */
@@ -2522,6 +2593,11 @@ TEST_F_TIMEOUT(fail_nth, access_pin, SWEEP_TIMEOUT)
 TEST_F_TIMEOUT(fail_nth, access_domain, SWEEP_TIMEOUT)
 {
 	sweep(_metadata, &self->env, "access_domain", &access_domain);
+}
+
+TEST_F_TIMEOUT(fail_nth, kept, SWEEP_TIMEOUT)
+{
+	sweep(_metadata, &self->env, "kept", &kept);
 }
 
 TEST_F_TIMEOUT(fail_nth, hw_info, SWEEP_TIMEOUT)

@@ -1380,6 +1380,91 @@ TEST_F(ioas, fragmented_memory)
 }
 
 /*
+ * Fragmented memory in domains costs no arrays of PFNs: the first domain
+ * keeps them (fdinfo pfn_arrays), and whatever needs them reads them back
+ * from it. Two whole chunks of the store (IOPT_PFN_CHUNK pages, aligned to
+ * the memory's address) are mapped; both are kept unless the two pages at
+ * their border happen to be physically contiguous, when both stay arrays.
+ * A second domain is filled from the first; an access pin takes its chunk
+ * back into an array; a second map of the same memory keeps its own and
+ * gives back exactly its own pins; when the first domain leaves, the
+ * second keeps them, and an access pin reads them there; the last domain
+ * leaves with chunks kept, and unpins everything.
+ */
+TEST(pfns_kept_in_domain)
+{
+	size_t chunk = 512 * page_size, len = 2 * chunk;
+	__u32 ioas, stdev, hwpt, idev, hwpt2, item;
+	__u64 b = MOCK_APERTURE_START, pfns[2];
+	int fd, access_fd;
+	char *frag, *p;
+	long k;
+
+	ASSERT_MOCK();
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(ioas_alloc(fd, &ioas));
+	ASSERT_OK(mock_domain(fd, ioas, &stdev, &hwpt, &idev));
+	frag = alloc_fragmented(len + chunk);
+	ASSERT_NE(MAP_FAILED, frag);
+	p = (char *)(((unsigned long)frag + chunk - 1) & ~(chunk - 1));
+	ASSERT_OK(pagemap_pfns(p + chunk - page_size, 2, pfns));
+	/* The arrays a map of [p, p + len) leaves */
+	k = pfns[1] == pfns[0] + 1 ? 2 : 0;
+	EXPECT_EQ(0, fdinfo_num(fd, "pfn_arrays"));
+
+	ASSERT_OK(ioas_map_at(fd, ioas, p, len, b));
+	EXPECT_EQ(k, fdinfo_num(fd, "pfn_arrays"));
+	EXPECT_OK(mock_check_map(fd, hwpt, b, p, len));
+	EXPECT_OK(mock_check_pins(fd, p, len, 1));
+
+	ASSERT_OK(hwpt_alloc(fd, idev, ioas, 0, &hwpt2));
+	EXPECT_OK(mock_check_map(fd, hwpt2, b, p, len));
+	EXPECT_EQ(k, fdinfo_num(fd, "pfn_arrays"));
+
+	/* The mock checks the pages are those behind the address */
+	ASSERT_OK(mock_access_create(fd, ioas,
+				     MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				     &access_fd));
+	ASSERT_OK(mock_access_pin(fd, access_fd, b + 100 * page_size,
+				  3 * page_size, p + 100 * page_size, 0,
+				  &item));
+	EXPECT_EQ(k ? 2 : 1, fdinfo_num(fd, "pfn_arrays"));
+	ASSERT_OK(mock_access_unpin(fd, access_fd, item));
+	EXPECT_OK(mock_check_pins(fd, p, len, 1));
+
+	ASSERT_OK(ioas_map_at(fd, ioas, p, len, b + len));
+	EXPECT_EQ(k ? 4 : 1, fdinfo_num(fd, "pfn_arrays"));
+	EXPECT_OK(mock_check_pins(fd, p, len, 2));
+	EXPECT_OK(mock_check_map(fd, hwpt2, b + len, p, len));
+	ASSERT_OK(ioas_unmap(fd, ioas, b + len, len, NULL));
+	EXPECT_OK(mock_check_pins(fd, p, len, 1));
+	EXPECT_EQ(k ? 2 : 1, fdinfo_num(fd, "pfn_arrays"));
+
+	/* The first domain (with its device) leaves: the second keeps */
+	ASSERT_OK(obj_destroy(fd, stdev));
+	EXPECT_OK(mock_check_map(fd, hwpt2, b, p, len));
+	ASSERT_OK(mock_access_pin(fd, access_fd, b + chunk + 7 * page_size,
+				  2 * page_size, p + chunk + 7 * page_size, 0,
+				  &item));
+	EXPECT_EQ(2, fdinfo_num(fd, "pfn_arrays"));
+	ASSERT_OK(mock_access_unpin(fd, access_fd, item));
+	ASSERT_OK(close(access_fd));
+
+	/* The last domain leaves a map whose chunks it keeps */
+	ASSERT_OK(ioas_map_at(fd, ioas, p, len, b + len));
+	EXPECT_EQ(k ? 4 : 2, fdinfo_num(fd, "pfn_arrays"));
+	EXPECT_OK(mock_check_pins(fd, p, len, 2));
+	ASSERT_OK(obj_destroy(fd, hwpt2));
+	EXPECT_OK(mock_check_pins(fd, p, len, 0));
+	EXPECT_EQ(0, fdinfo_num(fd, "pfn_arrays"));
+
+	ASSERT_OK(ioas_unmap_all(fd, ioas, NULL));
+	ASSERT_OK(close(fd));
+	munmap(frag, len + chunk);
+}
+
+/*
  * A zero pin check means no pin on the folio at all. The mock counts a huge
  * page's pins as one number, so one pinned page of it used to pass a check
  * for zero pins on itself (at least zero per page is anything): a leaked

@@ -43,6 +43,7 @@
 #define IOVA_HOLE	0x300000ULL	/* never mapped */
 #define IOVA_C		0x400000ULL
 #define IOVA_HUGE	0x800000ULL	/* 2 MiB aligned */
+#define IOVA_FRAG	0x1000000ULL
 
 /* Emulated DMA under TCG on a busy machine: be generous */
 #define REAL_TIMEOUT 300
@@ -620,6 +621,97 @@ TEST_F_TIMEOUT(real, unmap_then_dma_blocked, REAL_TIMEOUT)
 	ASSERT_OK(edu_to_ram(&self->e, 0, IOVA_A, 2048));
 	EXPECT_FAULT(before, self->iommu->faults_reported);
 	EXPECT_EQ(-1, first_diff(self->a, self->save, BUF_LEN));
+}
+
+/* Pages of the scattered mapping that frag_dma() has the device use */
+static const unsigned int frag_pages[] = { 0, 1, 255, 511, 512, 700, 1023 };
+
+/*
+ * The device reads 256 bytes of each of frag_pages[] of the mapping of @p
+ * at @iova into b (mapped at IOVA_B), and writes 256 bytes of a (at
+ * IOVA_A) into each: every IOPTE leads to the page behind the address.
+ */
+static void frag_dma(struct __test_metadata *_metadata,
+		     struct _test_data_real *self, char *p, __u64 iova)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(frag_pages); i++) {
+		__u64 off = (__u64)frag_pages[i] * page_size;
+
+		ASSERT_OK(edu_from_ram(&self->e, iova + off + 0x100, 0, 256));
+		ASSERT_OK(edu_to_ram(&self->e, 0, IOVA_B + i * 256, 256));
+		EXPECT_EQ(-1, first_diff(self->b + i * 256, p + off + 0x100,
+					 256))
+			TH_LOG("page %u read wrong", frag_pages[i]);
+		ASSERT_OK(edu_from_ram(&self->e, IOVA_A + i * 256, 0x800, 256));
+		ASSERT_OK(edu_to_ram(&self->e, 0x800, iova + off + 0x200, 256));
+		EXPECT_EQ(-1, first_diff(p + off + 0x200, self->a + i * 256,
+					 256))
+			TH_LOG("page %u written wrong", frag_pages[i]);
+	}
+}
+
+/*
+ * Physically scattered memory, two whole chunks of the kernel's PFN store
+ * (512 pages each), whose PFNs the domain keeps instead of the store
+ * (fdinfo pfn_arrays; both stay arrays only if the pages at their border
+ * happen to be contiguous). A second HWPT is filled from the PFNs read
+ * back from the first; the device moves there, and the first HWPT goes,
+ * leaving the second to keep them. The unmap reads them back, unmaps and
+ * unpins in stretches, and the IOVA is blocked after it.
+ */
+TEST_F_TIMEOUT(real, scattered_memory_kept, REAL_TIMEOUT)
+{
+	size_t chunk = 512 * page_size, len = 2 * chunk;
+	long pin0, arrays0, k;
+	long long before;
+	__u32 hwpt2, pt_id;
+	__u64 pfns[2];
+	char *frag, *p;
+
+	frag = alloc_fragmented(len + chunk);
+	ASSERT_NE(MAP_FAILED, frag);
+	p = (char *)(((unsigned long)frag + chunk - 1) & ~(chunk - 1));
+	fill_pattern(p, len, 21);
+	ASSERT_OK(pagemap_pfns(p + chunk - page_size, 2, pfns));
+	k = pfns[1] == pfns[0] + 1 ? 2 : 0;
+	fill_pattern(self->a, BUF_LEN, 22);
+	ASSERT_OK(map_rw(self, self->ioas_id, self->a, IOVA_A));
+	ASSERT_OK(map_rw(self, self->ioas_id, self->b, IOVA_B));
+	pin0 = proc_status_kib("VmPin");
+	arrays0 = fdinfo_num(self->fd, "pfn_arrays");
+	ASSERT_LE(0, arrays0);
+
+	ASSERT_OK(ioas_map_at(self->fd, self->ioas_id, p, len, IOVA_FRAG));
+	EXPECT_EQ(pin0 + (long)(len / 1024), proc_status_kib("VmPin"));
+	EXPECT_EQ(arrays0 + k, fdinfo_num(self->fd, "pfn_arrays"));
+	frag_dma(_metadata, self, p, IOVA_FRAG);
+
+	ASSERT_OK(hwpt_alloc(self->fd, self->e.dev_id, self->ioas_id, 0,
+			     &hwpt2));
+	pt_id = hwpt2;
+	ASSERT_OK(vfio_attach_pt(self->e.devfd, &pt_id));
+	EXPECT_EQ(hwpt2, pt_id);
+	EXPECT_ERR(ENOENT, obj_destroy(self->fd, self->hwpt_id));
+	fill_pattern(self->a, BUF_LEN, 23);
+	frag_dma(_metadata, self, p, IOVA_FRAG);
+	EXPECT_EQ(arrays0 + k, fdinfo_num(self->fd, "pfn_arrays"));
+
+	ASSERT_OK(ioas_unmap(self->fd, self->ioas_id, IOVA_FRAG, len, NULL));
+	EXPECT_EQ(pin0, proc_status_kib("VmPin"));
+	EXPECT_EQ(arrays0, fdinfo_num(self->fd, "pfn_arrays"));
+	memcpy(self->save, p + chunk + 5 * page_size, BUF_LEN);
+	before = faults(self);
+	ASSERT_OK(edu_to_ram(&self->e, 0, IOVA_FRAG + chunk + 5 * page_size,
+			     2048));
+	EXPECT_FAULT(before, self->iommu->faults_reported);
+	EXPECT_EQ(-1, first_diff(p + chunk + 5 * page_size, self->save,
+				 BUF_LEN));
+
+	ASSERT_OK(vfio_detach_pt(self->e.devfd));
+	EXPECT_OK(obj_destroy(self->fd, hwpt2));
+	munmap(frag, len + chunk);
 }
 
 /*
