@@ -736,7 +736,10 @@ static unsigned long iopt_remove_areas(struct io_pagetable *iopt,
 		area->busy = true;
 	up_write(&iopt->iova_rwsem);
 
-	/* One IOTLB flush per domain for the whole range */
+	/*
+	 * One IOTLB flush per domain for the whole range; areas whose PFNs a
+	 * domain keeps are unmapped from it by the unpinning below
+	 */
 	for (i = 0; i != iopt->next_domain_id; i++) {
 		struct iommu_domain *domain = iopt_domain(iopt, i);
 

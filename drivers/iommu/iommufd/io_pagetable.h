@@ -151,9 +151,11 @@ struct iopt_reserved {
  * @unmapping: an unmap is notifying the accesses; no new access pins
  *             (iopt_pages::mutex)
  * @keeper: the domain that keeps the PFNs of chunks of @pages's PFN
- *          store that only this area uses, or NULL (see "Keeping PFNs in
- *          a domain" in pages.c). Always the first domain of @iopt; the
- *          area is unmapped from it last, by iopt_area_unpin_for_domains().
+ *          store that only this area uses (see "Keeping PFNs in a domain"
+ *          in pages.c): set once one is kept, until the area leaves its
+ *          domains, even if the chunks were all taken back since; NULL
+ *          if none ever was. Always the first domain of @iopt; the area
+ *          is unmapped from it last, by iopt_area_unpin_for_domains().
  *          Changed under iopt_pages::mutex, and only by the owner of a
  *          busy area or with the domains_rwsem held for write, who may
  *          read it without the mutex.

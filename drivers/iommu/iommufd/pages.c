@@ -19,12 +19,14 @@
  * memory than a pin per page would).
  *
  * The PFNs of the pinned pages are kept in @pfns (see "The PFN store"
- * below), in memory that grows with their fragmentation, not their size:
- * the domains are filled, the accesses served and the unpinning done from
- * there, never by walking IOMMU page tables. Entries are only written when a
- * page is pinned and only read while it is pinned, and unpinning only ever
- * frees, so it never needs to allocate or fail. Domains are filled a
- * scatterlist at a time with iommu_map_sg(), one IOTLB sync per call.
+ * below), in memory that grows with their fragmentation, not their size,
+ * and for scattered memory that only one mapping in domains uses, not at
+ * all: its first domain keeps them, and they are read back from it (see
+ * "Keeping PFNs in a domain"). The domains are filled, the accesses served
+ * and the unpinning done from there. Entries are only read while their
+ * pages are pinned, and unpinning never fails: what it may allocate has a
+ * fallback. Domains are filled a scatterlist at a time with
+ * iommu_map_sg(), one IOTLB sync per call.
  *
  * Every pinned page is charged to RLIMIT_MEMLOCK once, at pin time, in the
  * mode the mapping was made with (iommufd_account_mode), and uncharged
@@ -173,6 +175,7 @@ void iopt_pages_release(struct kref *kref)
 	WARN_ON_ONCE(pages->npinned);
 	/* Unpinning the last page forgot the last PFN */
 	WARN_ON_ONCE(!xa_empty(&pages->pfns));
+	WARN_ON_ONCE(pages->nkept);
 
 	if (pages->file)
 		fput(pages->file);
@@ -659,8 +662,8 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
 /*
  * Keeping PFNs in a domain
  * ------------------------
- * An array chunk costs a page of kernel memory per IOPT_PFN_CHUNK pages,
- * 2 MiB per GiB of fragmented memory, while the domains the chunk's pages
+ * An array chunk costs 4 KiB of kernel memory per IOPT_PFN_CHUNK pages,
+ * 2 MiB per GiB of fragmented 4 KiB pages, while the domains the chunk's pages
  * are mapped into hold the same PFNs in their IOPTEs. So when an area has
  * been mapped into every domain of its table, the array chunks that lie
  * wholly inside it and that nobody else uses (no other area in domains, no
@@ -678,12 +681,20 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
  * only once no domain maps them. The other domains are cleared as usual;
  * the keeper is cleared last, by iopt_area_unpin_for_domains(), which
  * reads the kept PFNs, unmaps them and unpins them in stretches
- * (pages_unkeep_unmap()). A driver that unmaps part of a large IOPTE
- * unmaps all of it, so a stretch must never end inside one: stretches end
- * where the PFNs are not contiguous, and a chunk is kept only if the pages
- * at its two ends are not physically contiguous with their neighbours in
- * the area (an IOPTE maps contiguous memory). Moving the keeper when it
- * leaves a table with other domains is iopt_area_move_keeper().
+ * (pages_unmap_keeper()). Drivers differ on an unmap that ends inside an
+ * IOPTE or inside what one map call mapped: VT-d and AMD-Vi unmap all of
+ * it, io-pgtable-arm splits it, virtio-iommu and the mock refuse. So no
+ * stretch may end there. Both only ever cover physically contiguous
+ * memory (iommu_map_sg() calls the driver per contiguous run), so
+ * stretches end only where the PFNs are not contiguous, and a chunk is
+ * kept only if the pages at its two ends are not physically contiguous
+ * with their neighbours in the area. Moving the keeper when it leaves a
+ * table with other domains is iopt_area_move_keeper().
+ *
+ * What a kept chunk is taken back for stays an array: an access that
+ * unpins, or the copy whose source is unmapped, leaves its arrays, and so
+ * does a table whose domains all left and came back. Keeping is only
+ * decided when an area has just been mapped into its first domain.
  */
 
 /* The IOVA at which @area maps (the part of) page @index it covers */
@@ -1306,14 +1317,23 @@ static bool pages_used_by_other(struct iopt_pages *pages,
 	return false;
 }
 
-/* Are the pinned pages @index and @index + 1 physically contiguous? */
+/*
+ * Are the pinned pages @index and @index + 1, in one area, physically
+ * contiguous? Asked of the ends of chunks about to be kept.
+ */
 static bool pages_pair_contiguous(struct iopt_pages *pages,
 				  unsigned long index)
 {
 	void *a = xa_load(&pages->pfns, pfns_chunk(pages, index));
 	void *b = xa_load(&pages->pfns, pfns_chunk(pages, index + 1));
 
-	/* A kept chunk's ends were found not to be, when it was kept */
+	/*
+	 * A kept chunk's ends were found not to be when it was kept: a kept
+	 * chunk next to one being considered was kept in this same
+	 * iopt_area_keep_pfns(), which goes in ascending order, while the
+	 * other was still an array (any older kept chunk has another user's
+	 * area than this one, so it cannot be inside it)
+	 */
 	if (a == PFNS_KEPT || b == PFNS_KEPT)
 		return false;
 	return pfns_entry_pfn(a, pfns_slot(pages, index)) + 1 ==
@@ -1342,7 +1362,7 @@ void iopt_area_keep_pfns(struct iopt_area *area, struct iommu_domain *domain)
 	void *entry;
 
 	/* A chunk of one page is contiguous: never an array */
-	if (start == last || !domain->ops->iova_to_phys)
+	if (start == last)
 		return;
 
 	mutex_lock(&pages->mutex);
@@ -1443,6 +1463,8 @@ struct pfn_run {
  * @first: the first page read and not unmapped yet
  * @next: the page after the last read
  * @inline_runs: @runs when no larger array could be had
+ *
+ * @runs is NULL until the first kept stretch.
  */
 struct kept_unmap {
 	struct iopt_area *area;
@@ -1453,6 +1475,27 @@ struct kept_unmap {
 	unsigned long next;
 	struct pfn_run inline_runs[KEPT_UNMAP_INLINE_RUNS];
 };
+
+/*
+ * Scratch for the runs: as much as the pinning batches may have, else a
+ * page (not charged: it is freed before the unmap returns), else the inline
+ * runs, with which a fragmented unmap syncs the IOTLB every eight pages
+ */
+static void kept_unmap_get_runs(struct kept_unmap *u)
+{
+	size_t bytes = pages_scratch_bytes(sizeof(struct pfn_run));
+
+	u->runs = kvmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!u->runs && bytes > PAGE_SIZE) {
+		bytes = PAGE_SIZE;
+		u->runs = kmalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
+	}
+	if (!u->runs) {
+		u->runs = u->inline_runs;
+		bytes = sizeof(u->inline_runs);
+	}
+	u->max = bytes / sizeof(*u->runs);
+}
 
 /* Unmap the pages read so far from the keeper, then unpin them */
 static void kept_unmap_flush(struct kept_unmap *u)
@@ -1493,15 +1536,10 @@ static void kept_unmap_add(struct kept_unmap *u)
 	unsigned long pfn = area_kept_pfn(u->area, u->next);
 	struct pfn_run *run = u->nruns ? &u->runs[u->nruns - 1] : NULL;
 
-	if (run && run->pfn + run->npages == pfn &&
-	    run->npages < memmap_span(run->pfn)) {
+	if (run && run->pfn + run->npages == pfn) {
 		run->npages++;
 	} else {
-		/*
-		 * A stretch may end here: no IOPTE maps both this page and
-		 * the one before (nor crosses the memmap boundary, which
-		 * is aligned further than a kept chunk's IOPTEs)
-		 */
+		/* A stretch may end here: no IOPTE maps this page and the last */
 		if (u->nruns == u->max)
 			kept_unmap_flush(u);
 		u->runs[u->nruns].pfn = pfn;
@@ -1647,28 +1685,19 @@ int iopt_area_pin_for_domains(struct iopt_area *area, unsigned long *pinned)
 static void pages_unmap_keeper(struct iopt_pages *pages,
 			       struct iopt_area *area)
 {
-	size_t bytes = pages_scratch_bytes(sizeof(struct pfn_run));
 	unsigned long start = iopt_area_index_first(area);
 	unsigned long last = iopt_area_index_last(area);
 	struct kept_unmap u = { .area = area };
 	struct iommu_iotlb_gather gather;
 	unsigned long index, end, len;
-	struct pfn_run *runs;
 
 	lockdep_assert_held(&pages->mutex);
-
-	u.runs = u.inline_runs;
-	u.max = ARRAY_SIZE(u.inline_runs);
-	runs = kvmalloc_array(bytes / sizeof(*runs), sizeof(*runs),
-			      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (runs) {
-		u.runs = runs;
-		u.max = bytes / sizeof(*runs);
-	}
 
 	iommu_iotlb_gather_init(&gather);
 	for (index = start; index <= last; index = end + 1) {
 		if (pages_kept_stretch(pages, index, last, &end)) {
+			if (!u.runs)
+				kept_unmap_get_runs(&u);
 			u.first = index;
 			u.next = index;
 			while (u.next <= end)
@@ -1691,7 +1720,8 @@ static void pages_unmap_keeper(struct iopt_pages *pages,
 			pages_unpin_unused(pages, index, end);
 	}
 	area->keeper = NULL;
-	kvfree(runs);
+	if (u.runs != u.inline_runs)
+		kvfree(u.runs);
 }
 
 /**
