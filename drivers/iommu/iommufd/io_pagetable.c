@@ -458,7 +458,7 @@ static int iopt_map_pieces(struct io_pagetable *iopt,
 	/* In every domain now: the first may keep the PFNs for us */
 	if (!rc && iopt->next_domain_id)
 		for (i = 0; i != npieces; i++)
-			iopt_area_keep_pfns(areas[i], iopt_domain(iopt, 0));
+			iopt_area_keep_pfns(areas[i]);
 
 	down_write(&iopt->iova_rwsem);
 	for (i = 0; i != npieces; i++) {
@@ -1505,7 +1505,7 @@ int iopt_attach_domain(struct io_pagetable *iopt,
 	if (!idx)
 		for (area = iopt_first_area(iopt, 0, ULONG_MAX); area;
 		     area = iopt_next_area(area, 0, ULONG_MAX))
-			iopt_area_keep_pfns(area, domain);
+			iopt_area_keep_pfns(area);
 	goto out_unlock;
 
 err_unreserve:

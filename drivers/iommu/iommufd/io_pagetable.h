@@ -302,7 +302,7 @@ int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain,
 void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain,
 			    struct iommu_iotlb_gather *gather);
-void iopt_area_keep_pfns(struct iopt_area *area, struct iommu_domain *domain);
+void iopt_area_keep_pfns(struct iopt_area *area);
 void iopt_area_move_keeper(struct iopt_area *area, struct iommu_domain *from,
 			   struct iommu_domain *to);
 

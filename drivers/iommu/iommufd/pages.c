@@ -1343,28 +1343,29 @@ static bool pages_pair_contiguous(struct iopt_pages *pages,
 /**
  * iopt_area_keep_pfns() - let a domain keep the PFNs only an area uses
  * @area: an area just mapped into every domain of its table
- * @domain: the table's first domain
  *
  * Frees the array of every chunk that lies wholly inside @area, that
  * nobody else uses, and whose end pages are not physically contiguous with
- * their neighbours in @area; their PFNs are read back from @domain from
- * then on. See "Keeping PFNs in a domain".
+ * their neighbours in @area; their PFNs are read back from the table's
+ * first domain from then on. See "Keeping PFNs in a domain".
  *
  * Context: Process context; takes the pages mutex. The caller holds the
  * table's domains_rwsem, for write or while it fills the busy @area.
  */
-void iopt_area_keep_pfns(struct iopt_area *area, struct iommu_domain *domain)
+void iopt_area_keep_pfns(struct iopt_area *area)
 {
 	struct iopt_pages *pages = area->pages;
 	unsigned long start = iopt_area_index_first(area);
 	unsigned long last = iopt_area_index_last(area);
 	unsigned long chunk, first, end;
+	struct iommu_domain *domain;
 	void *entry;
 
-	/* A chunk of one page is contiguous: never an array */
+	/* A chunk of one page is contiguous: never an array (small maps) */
 	if (start == last)
 		return;
 
+	domain = xa_load(&area->iopt->domains, 0);
 	mutex_lock(&pages->mutex);
 	xa_for_each_range(&pages->pfns, chunk, entry, pfns_chunk(pages, start),
 			  pfns_chunk(pages, last)) {
