@@ -694,7 +694,9 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
  * What a kept chunk is taken back for stays an array: an access that
  * unpins, or the copy whose source is unmapped, leaves its arrays, and so
  * does a table whose domains all left and came back. Keeping is only
- * decided when an area has just been mapped into its first domain.
+ * decided when an area has just been mapped into its first domain. So an
+ * emulated device that pins and unpins the same pages for every I/O reads
+ * them back from the domain once, not at every pin.
  */
 
 /* The IOVA at which @area maps (the part of) page @index it covers */
