@@ -63,6 +63,12 @@
 
 #define DEBUGFS		"/sys/kernel/debug"
 
+/* Two whole chunks of the kernel's PFN store (512 PFNs each) */
+#define FRAG_CHUNK	(512 * page_size)
+#define FRAG_PAGES	1024
+#define KEPT_A		WINDOW
+#define KEPT_B		(WINDOW + 0x1000000UL)
+
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #endif
@@ -114,6 +120,8 @@ struct scen {
 	__u32 stdev, idev, hwpt, parent, nested, fault_id;
 	int fault_fd;
 	atomic_long enomem;	/* memlock: how often the limit was hit */
+	/* kept: FRAG_PAGES of scattered memory, chunk aligned */
+	char *frag;
 };
 
 struct worker {
@@ -409,6 +417,9 @@ static void leftovers(struct scen *s, long pin0, long lck0)
 	     "pins left on the anonymous buffer");
 	must(s, mock_check_pins(fd, s->mbuf, s->len, 0),
 	     "pins left on the memfd");
+	if (s->frag)
+		must(s, mock_check_pins(fd, s->frag, FRAG_PAGES * page_size, 0),
+		     "pins left on the scattered memory");
 	close(fd);
 	if (proc_status_kib("VmPin") != pin0 || proc_status_kib("VmLck") != lck0)
 		must(s, -EUCLEAN, "VmPin or VmLck not back to its start");
@@ -1193,6 +1204,140 @@ static void sc_memlock_process(struct scen *s)
 
 /* --- the run ----------------------------------------------------------------- */
 
+/* --- PFNs kept by a domain, taken back and unmapped, racing -------------- */
+
+/*
+ * Scattered memory whose PFNs IOAS 0's first domain keeps: its maps and
+ * unmaps, copies into IOAS 1 (no domain but what a replace brings) that
+ * share the pages, access pins through both IOASes (the mock checks each
+ * page against the user address, so a PFN read back wrong is EBADE), and
+ * devices replaced onto new HWPTs, unbound and bound again, which moves
+ * the keeper or takes the last domain away while the others pin and copy.
+ */
+static void kept_op(struct worker *w)
+{
+	struct scen *s = w->s;
+	unsigned int i = below(w, 2), op = below(w, 14);
+	size_t len = FRAG_PAGES * page_size;
+	__u64 off = (__u64)below(w, FRAG_PAGES - 4) * page_size;
+	u64 dev = atomic_load(&s->dev[i]);
+	__u32 stdev = dev >> 32, idev = (__u32)dev, hwpt, target, item, id;
+	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
+	__u64 iova;
+
+	target = below(w, 2) ? s->ioas[0] : atomic_load(&s->pool[below(w, 16)]);
+	if (op < 2) {
+		arm_fault(w);
+		judge(w, ioas_map_at(s->fd, s->ioas[0], s->frag, len, KEPT_A),
+		      ERRS(EEXIST), "map kept");
+	} else if (op < 3) {
+		judge(w, ioas_unmap(s->fd, s->ioas[0], KEPT_A, len, NULL),
+		      ERRS(ENOENT), "unmap kept");
+	} else if (op < 4) {
+		iova = KEPT_B;
+		arm_fault(w);
+		judge(w, ioas_copy(s->fd, s->ioas[1], s->ioas[0], KEPT_A, len,
+				   &iova, IOMMU_IOAS_MAP_FIXED_IOVA | rw),
+		      ERRS(ENOENT, EEXIST), "copy kept");
+	} else if (op < 5) {
+		judge(w, ioas_unmap(s->fd, s->ioas[1], KEPT_B, len, NULL),
+		      ERRS(ENOENT), "unmap copy");
+	} else if (op < 7) {
+		if (w->nitems == 8)
+			return;
+		iova = (i ? KEPT_A : KEPT_B) + off;
+		arm_fault(w);
+		if (!judge(w, mock_access_pin(s->fd, s->access_fd[i], iova,
+					      (1 + below(w, 4)) * page_size,
+					      s->frag + off, 0, &item),
+			   ERRS(ENOENT, EPERM, EBUSY),
+			   "access pin ioas=%u off=%#llx", i ? 0 : 1, off))
+			w->items[w->nitems++] = item << 1 | i;
+	} else if (op < 8) {
+		if (!w->nitems)
+			return;
+		item = w->items[--w->nitems];
+		judge(w, mock_access_unpin(s->fd, s->access_fd[item & 1],
+					   item >> 1),
+		      ERRS(ENOENT), "access unpin item=%u", item >> 1);
+	} else if (op < 9) {
+		if (idev && !judge(w, hwpt_alloc(s->fd, idev, s->ioas[0], 0,
+						 &hwpt),
+				   ERRS(ENOENT, EINVAL, EADDRINUSE),
+				   "hwpt_alloc dev=%u", idev))
+			pool_add(s, w, hwpt);
+	} else if (op < 11) {
+		if (stdev && !judge(w, mock_replace(s->fd, stdev, target,
+						    &hwpt),
+				    ERRS(ENOENT, EINVAL, EADDRINUSE),
+				    "replace stdev=%u pt=%u", stdev, target))
+			pool_add(s, w, hwpt);
+	} else if (op < 12) {
+		id = atomic_load(&s->pool[below(w, 16)]);
+		if (id)
+			judge(w, obj_destroy(s->fd, id), ERRS(ENOENT, EBUSY),
+			      "destroy id=%u", id);
+	} else if (op < 13) {
+		dev = atomic_exchange(&s->dev[i], 0);
+		if (dev)
+			judge(w, obj_destroy(s->fd, dev >> 32),
+			      ERRS(ENOENT, EBUSY), "unbind stdev=%u",
+			      (__u32)(dev >> 32));
+	} else if (!dev) {
+		if (judge(w, mock_domain(s->fd, s->ioas[0], &stdev, &hwpt,
+					 &idev),
+			  ERRS(ENOENT, EINVAL, EADDRINUSE), "mock_domain"))
+			return;
+		pool_add(s, w, hwpt);
+		dev = (u64)stdev << 32 | idev;
+		if (!atomic_compare_exchange_strong(&s->dev[i], &(u64){ 0 },
+						    dev))
+			judge(w, obj_destroy(s->fd, stdev), ERRS(ENOENT, EBUSY),
+			      "unbind new stdev=%u", stdev);
+	}
+}
+
+static void *kept_thread(void *arg)
+{
+	struct worker *w = start(arg);
+
+	while (running(w))
+		kept_op(w);
+	stop(w);
+	return NULL;
+}
+
+static void sc_kept(struct scen *s)
+{
+	__u32 stdev, idev;
+	char *frag;
+	int i;
+
+	frag = alloc_fragmented((FRAG_PAGES + 512) * page_size);
+	if (!must(s, frag == MAP_FAILED ? -errno : 0, "scattered memory"))
+		return;
+	s->frag = (char *)(((unsigned long)frag + FRAG_CHUNK - 1) &
+			   ~(FRAG_CHUNK - 1));
+	if (!must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") ||
+	    !must(s, ioas_alloc(s->fd, &s->ioas[1]), "ioas") ||
+	    !must(s, mock_access_create(s->fd, s->ioas[1],
+					MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+					&s->access_fd[0]), "access") ||
+	    !must(s, mock_access_create(s->fd, s->ioas[0],
+					MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+					&s->access_fd[1]), "access"))
+		return;
+	for (i = 0; i < 2; i++) {
+		if (!must(s, mock_domain(s->fd, s->ioas[0], &stdev, NULL,
+					 &idev), "dev"))
+			return;
+		s->dev[i] = (u64)stdev << 32 | idev;
+	}
+	run_threads(s, 4, kept_thread);
+	close(s->access_fd[0]);
+	close(s->access_fd[1]);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct scen *s);
@@ -1209,6 +1354,7 @@ static const struct {
 	{ "memlock_nobody_per_process", sc_memlock_process, true },
 	/* New scenarios last: the seeds of the others stay as they were */
 	{ "dirty_mark_while_unmapping", sc_dirty_mark, false },
+	{ "kept_pfns_take_back_unmap", sc_kept, false },
 };
 
 #define NSCEN ARRAY_SIZE(scenarios)
