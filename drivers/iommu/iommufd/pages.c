@@ -719,6 +719,24 @@ static unsigned long area_range_bytes(struct iopt_area *area,
 	return end - start;
 }
 
+/*
+ * Unmap the pages [first, last] of @area from @domain: into @gather, or
+ * synced before returning if @gather is NULL
+ */
+static void area_unmap_pages(struct iopt_area *area,
+			     struct iommu_domain *domain, unsigned long first,
+			     unsigned long last, struct iommu_iotlb_gather *gather)
+{
+	unsigned long iova = area_index_iova(area, first);
+	size_t len = area_range_bytes(area, first, last), unmapped;
+
+	if (gather)
+		unmapped = iommu_unmap_fast(domain, iova, len, gather);
+	else
+		unmapped = iommu_unmap(domain, iova, len);
+	WARN_ON_ONCE(unmapped != len);
+}
+
 /* The PFN of page @index, read back from @area's keeper */
 static unsigned long area_kept_pfn(struct iopt_area *area,
 				   unsigned long index)
@@ -1506,14 +1524,12 @@ static void kept_unmap_flush(struct kept_unmap *u)
 	struct iopt_area *area = u->area;
 	struct iopt_pages *pages = area->pages;
 	unsigned long npages = u->next - u->first;
-	unsigned long index = u->first, bytes;
+	unsigned long index = u->first;
 	unsigned int i;
 
 	if (!npages)
 		return;
-	bytes = area_range_bytes(area, u->first, u->next - 1);
-	WARN_ON_ONCE(iommu_unmap(area->keeper, area_index_iova(area, u->first),
-				 bytes) != bytes);
+	area_unmap_pages(area, area->keeper, u->first, u->next - 1, NULL);
 	for (i = 0; i != u->nruns; i++) {
 		struct pfn_run *run = &u->runs[i];
 
@@ -1692,7 +1708,7 @@ static void pages_unmap_keeper(struct iopt_pages *pages,
 	unsigned long last = iopt_area_index_last(area);
 	struct kept_unmap u = { .area = area };
 	struct iommu_iotlb_gather gather;
-	unsigned long index, end, len;
+	unsigned long index, end;
 
 	lockdep_assert_held(&pages->mutex);
 
@@ -1708,10 +1724,7 @@ static void pages_unmap_keeper(struct iopt_pages *pages,
 			kept_unmap_flush(&u);
 			continue;
 		}
-		len = area_range_bytes(area, index, end);
-		WARN_ON_ONCE(iommu_unmap_fast(area->keeper,
-					      area_index_iova(area, index), len,
-					      &gather) != len);
+		area_unmap_pages(area, area->keeper, index, end, &gather);
 	}
 	iommu_iotlb_sync(area->keeper, &gather);
 
@@ -1894,14 +1907,11 @@ void iopt_area_clear_domain(struct iopt_area *area,
 			    struct iommu_domain *domain,
 			    struct iommu_iotlb_gather *gather)
 {
-	size_t unmapped;
-
 	/* The keeper is unmapped last, by iopt_area_unpin_for_domains() */
 	if (domain == area->keeper)
 		return;
-	unmapped = iommu_unmap_fast(domain, area->node.start,
-				    iopt_area_bytes(area), gather);
-	WARN_ON_ONCE(unmapped != iopt_area_bytes(area));
+	area_unmap_pages(area, domain, iopt_area_index_first(area),
+			 iopt_area_index_last(area), gather);
 }
 
 /* The record of exactly [start, last]; the records may overlap */
