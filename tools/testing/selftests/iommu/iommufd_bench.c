@@ -314,7 +314,7 @@ static void buf_free(struct buf *b)
 /* alloc_fragmented()'s scattered 4 KiB pages, how scattered noted */
 static int buf_frag(struct buf *b, size_t len)
 {
-	b->map = alloc_fragmented(len);
+	b->map = alloc_fragmented(len, page_size);
 	if (b->map == MAP_FAILED) {
 		b->map = NULL;
 		return -errno;

@@ -2031,13 +2031,12 @@ static int kept_prepare(struct run *r)
 	int rc;
 
 	if (!r->fx->frag) {
-		char *frag = alloc_fragmented(FRAG_LEN + FRAG_CHUNK);
+		/* The store's chunks are aligned to the address */
+		char *frag = alloc_fragmented(FRAG_LEN, FRAG_CHUNK);
 
 		if (frag == MAP_FAILED)
 			return note(r, "alloc_fragmented", -errno);
-		/* The store's chunks are aligned to the address */
-		r->fx->frag = (char *)(((unsigned long)frag + FRAG_CHUNK - 1) &
-				       ~(FRAG_CHUNK - 1));
+		r->fx->frag = frag;
 	}
 	rc = prep_device(r);
 	if (!rc)

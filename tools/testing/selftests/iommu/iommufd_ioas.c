@@ -1331,7 +1331,7 @@ TEST_F(ioas, fragmented_memory)
 	long pairs;
 	char *frag;
 
-	frag = alloc_fragmented(len);
+	frag = alloc_fragmented(len, page_size);
 	ASSERT_NE(MAP_FAILED, frag);
 	pairs = pagemap_contiguous(frag, len);
 	ASSERT_LE(0, pairs) TH_LOG("/proc/self/pagemap: %s", strerror(-pairs));
@@ -1397,7 +1397,7 @@ TEST(pfns_kept_in_domain)
 	__u32 ioas, stdev, hwpt, idev, hwpt2, item;
 	__u64 b = MOCK_APERTURE_START, pfns[2];
 	int fd, access_fd;
-	char *frag, *p;
+	char *p;
 	long k;
 
 	ASSERT_MOCK();
@@ -1405,9 +1405,8 @@ TEST(pfns_kept_in_domain)
 	ASSERT_LE(0, fd);
 	ASSERT_OK(ioas_alloc(fd, &ioas));
 	ASSERT_OK(mock_domain(fd, ioas, &stdev, &hwpt, &idev));
-	frag = alloc_fragmented(len + chunk);
-	ASSERT_NE(MAP_FAILED, frag);
-	p = (char *)(((unsigned long)frag + chunk - 1) & ~(chunk - 1));
+	p = alloc_fragmented(len, chunk);
+	ASSERT_NE(MAP_FAILED, p);
 	ASSERT_OK(pagemap_pfns(p + chunk - page_size, 2, pfns));
 	/* The arrays a map of [p, p + len) leaves */
 	k = pfns[1] == pfns[0] + 1 ? 2 : 0;
@@ -1461,7 +1460,7 @@ TEST(pfns_kept_in_domain)
 
 	ASSERT_OK(ioas_unmap_all(fd, ioas, NULL));
 	ASSERT_OK(close(fd));
-	munmap(frag, len + chunk);
+	munmap(p, len);
 }
 
 /*

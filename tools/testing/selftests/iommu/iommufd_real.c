@@ -668,11 +668,10 @@ TEST_F_TIMEOUT(real, scattered_memory_kept, REAL_TIMEOUT)
 	long long before;
 	__u32 hwpt2, pt_id;
 	__u64 pfns[2];
-	char *frag, *p;
+	char *p;
 
-	frag = alloc_fragmented(len + chunk);
-	ASSERT_NE(MAP_FAILED, frag);
-	p = (char *)(((unsigned long)frag + chunk - 1) & ~(chunk - 1));
+	p = alloc_fragmented(len, chunk);
+	ASSERT_NE(MAP_FAILED, p);
 	fill_pattern(p, len, 21);
 	ASSERT_OK(pagemap_pfns(p + chunk - page_size, 2, pfns));
 	k = pfns[1] == pfns[0] + 1 ? 2 : 0;
@@ -711,7 +710,7 @@ TEST_F_TIMEOUT(real, scattered_memory_kept, REAL_TIMEOUT)
 
 	ASSERT_OK(vfio_detach_pt(self->e.devfd));
 	EXPECT_OK(obj_destroy(self->fd, hwpt2));
-	munmap(frag, len + chunk);
+	munmap(p, len);
 }
 
 /*

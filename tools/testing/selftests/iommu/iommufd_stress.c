@@ -457,53 +457,93 @@ static void pool_add(struct scen *s, struct worker *w, __u32 id)
 	atomic_store(&s->pool[below(w, 16)], id);
 }
 
+/* A new device on @target, as s->dev[@i] unless a device is there */
+static void dev_bind(struct worker *w, unsigned int i, __u32 target,
+		     __u32 flags)
+{
+	struct scen *s = w->s;
+	__u32 stdev, hwpt, idev;
+	u64 dev;
+
+	/*
+	 * EADDRINUSE: while an IOAS has no device, ioas_op()'s map-any may
+	 * place an area below the mock's aperture for a moment, and a domain
+	 * cannot be attached to the IOAS until it is unmapped again.
+	 */
+	if (judge(w, mock_domain_flags(s->fd, target, flags, &stdev, &hwpt,
+				       &idev),
+		  ERRS(ENOENT, EINVAL, EADDRINUSE), "mock_domain pt=%u",
+		  target))
+		return;
+	pool_add(s, w, hwpt);
+	dev = (u64)stdev << 32 | idev;
+	if (!atomic_compare_exchange_strong(&s->dev[i], &(u64){ 0 }, dev))
+		judge(w, obj_destroy(s->fd, stdev), ERRS(ENOENT, EBUSY),
+		      "unbind new stdev=%u", stdev);
+}
+
+/* Detach: unbind device s->dev[@i], if there is one */
+static void dev_unbind(struct worker *w, unsigned int i)
+{
+	u64 dev = atomic_exchange(&w->s->dev[i], 0);
+
+	/* EBUSY while another thread's ioctl holds the device */
+	if (dev)
+		judge(w, obj_destroy(w->s->fd, dev >> 32), ERRS(ENOENT, EBUSY),
+		      "unbind stdev=%u", (__u32)(dev >> 32));
+}
+
+/* Move device @stdev (if not 0) to @target */
+static void dev_replace(struct worker *w, __u32 stdev, __u32 target)
+{
+	__u32 hwpt;
+
+	if (stdev && !judge(w, mock_replace(w->s->fd, stdev, target, &hwpt),
+			    ERRS(ENOENT, EINVAL, EADDRINUSE),
+			    "replace stdev=%u pt=%u", stdev, target))
+		pool_add(w->s, w, hwpt);
+}
+
+/* Destroy whatever a random entry of the pool names */
+static void pool_destroy(struct worker *w)
+{
+	__u32 id = atomic_load(&w->s->pool[below(w, 16)]);
+
+	if (id)
+		judge(w, obj_destroy(w->s->fd, id), ERRS(ENOENT, EBUSY),
+		      "destroy id=%u", id);
+}
+
+/* Device @i of a scenario's set-up, on @pt_id */
+static bool dev_setup(struct scen *s, unsigned int i, __u32 pt_id)
+{
+	__u32 stdev, idev;
+
+	if (!must(s, mock_domain(s->fd, pt_id, &stdev, NULL, &idev), "dev"))
+		return false;
+	s->dev[i] = (u64)stdev << 32 | idev;
+	return true;
+}
+
 static void attach_op(struct worker *w)
 {
 	struct scen *s = w->s;
 	unsigned int i = below(w, 3), op = below(w, 12);
-	__u32 stdev, idev, hwpt, id, target;
+	__u32 stdev, idev, hwpt, target;
 	u64 dev = atomic_load(&s->dev[i]);
 
 	stdev = dev >> 32;
 	idev = (__u32)dev;
 	target = below(w, 3) ? s->ioas[below(w, 2)] :
 			       atomic_load(&s->pool[below(w, 16)]);
-	/*
-	 * EADDRINUSE: while an IOAS has no device, ioas_op()'s map-any may
-	 * place an area below the mock's aperture for a moment, and a domain
-	 * cannot be attached to the IOAS until it is unmapped again.
-	 */
 	if (op < 2) {
 		/* A new device, on an IOAS or on whatever the pool names */
-		if (judge(w, mock_domain_flags(s->fd, target,
-					       below(w, 2) ?
-					       MOCK_FLAGS_DEVICE_NO_DIRTY : 0,
-					       &stdev, &hwpt, &idev),
-			  ERRS(ENOENT, EINVAL, EADDRINUSE), "mock_domain pt=%u",
-			  target))
-			return;
-		pool_add(s, w, hwpt);
-		dev = (u64)stdev << 32 | idev;
-		if (!atomic_compare_exchange_strong(&s->dev[i], &(u64){ 0 },
-						    dev))
-			judge(w, obj_destroy(s->fd, stdev), ERRS(ENOENT, EBUSY),
-			      "unbind new stdev=%u", stdev);
+		dev_bind(w, i, target,
+			 below(w, 2) ? MOCK_FLAGS_DEVICE_NO_DIRTY : 0);
 	} else if (op < 4) {
-		/* Detach: unbind the device */
-		dev = atomic_exchange(&s->dev[i], 0);
-		/* EBUSY while another thread's ioctl holds the device */
-		if (dev)
-			judge(w, obj_destroy(s->fd, dev >> 32),
-			      ERRS(ENOENT, EBUSY), "unbind stdev=%u",
-			      (__u32)(dev >> 32));
+		dev_unbind(w, i);
 	} else if (op < 7) {
-		if (!stdev)
-			return;
-		if (!judge(w, mock_replace(s->fd, stdev, target, &hwpt),
-			   ERRS(ENOENT, EINVAL, EADDRINUSE),
-			   "replace stdev=%u pt=%u",
-			   stdev, target))
-			pool_add(s, w, hwpt);
+		dev_replace(w, stdev, target);
 	} else if (op < 8) {
 		static const __u32 flags[] = {
 			0, IOMMU_HWPT_ALLOC_NEST_PARENT,
@@ -526,10 +566,7 @@ static void attach_op(struct worker *w)
 				   "nested dev=%u parent=%u", idev, target))
 			pool_add(s, w, hwpt);
 	} else if (op < 11) {
-		id = atomic_load(&s->pool[below(w, 16)]);
-		if (id)
-			judge(w, obj_destroy(s->fd, id), ERRS(ENOENT, EBUSY),
-			      "destroy id=%u", id);
+		pool_destroy(w);
 	} else {
 		ioas_op(w, s->ioas[below(w, 2)], s->ioas[below(w, 2)]);
 	}
@@ -547,18 +584,14 @@ static void *attach_thread(void *arg)
 
 static void sc_attach(struct scen *s)
 {
-	__u32 stdev, idev;
 	int i;
 
 	if (!must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") ||
 	    !must(s, ioas_alloc(s->fd, &s->ioas[1]), "ioas"))
 		return;
-	for (i = 0; i < 3; i++) {
-		if (!must(s, mock_domain(s->fd, s->ioas[i % 2], &stdev, NULL,
-					 &idev), "dev"))
+	for (i = 0; i < 3; i++)
+		if (!dev_setup(s, i, s->ioas[i % 2]))
 			return;
-		s->dev[i] = (u64)stdev << 32 | idev;
-	}
 	run_threads(s, 4, attach_thread);
 }
 
@@ -1221,7 +1254,7 @@ static void kept_op(struct worker *w)
 	size_t len = FRAG_PAGES * page_size;
 	__u64 off = (__u64)below(w, FRAG_PAGES - 4) * page_size;
 	u64 dev = atomic_load(&s->dev[i]);
-	__u32 stdev = dev >> 32, idev = (__u32)dev, hwpt, target, item, id;
+	__u32 stdev = dev >> 32, idev = (__u32)dev, hwpt, target, item;
 	__u32 rw = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE;
 	__u64 iova;
 
@@ -1267,33 +1300,13 @@ static void kept_op(struct worker *w)
 				   "hwpt_alloc dev=%u", idev))
 			pool_add(s, w, hwpt);
 	} else if (op < 11) {
-		if (stdev && !judge(w, mock_replace(s->fd, stdev, target,
-						    &hwpt),
-				    ERRS(ENOENT, EINVAL, EADDRINUSE),
-				    "replace stdev=%u pt=%u", stdev, target))
-			pool_add(s, w, hwpt);
+		dev_replace(w, stdev, target);
 	} else if (op < 12) {
-		id = atomic_load(&s->pool[below(w, 16)]);
-		if (id)
-			judge(w, obj_destroy(s->fd, id), ERRS(ENOENT, EBUSY),
-			      "destroy id=%u", id);
+		pool_destroy(w);
 	} else if (op < 13) {
-		dev = atomic_exchange(&s->dev[i], 0);
-		if (dev)
-			judge(w, obj_destroy(s->fd, dev >> 32),
-			      ERRS(ENOENT, EBUSY), "unbind stdev=%u",
-			      (__u32)(dev >> 32));
+		dev_unbind(w, i);
 	} else if (!dev) {
-		if (judge(w, mock_domain(s->fd, s->ioas[0], &stdev, &hwpt,
-					 &idev),
-			  ERRS(ENOENT, EINVAL, EADDRINUSE), "mock_domain"))
-			return;
-		pool_add(s, w, hwpt);
-		dev = (u64)stdev << 32 | idev;
-		if (!atomic_compare_exchange_strong(&s->dev[i], &(u64){ 0 },
-						    dev))
-			judge(w, obj_destroy(s->fd, stdev), ERRS(ENOENT, EBUSY),
-			      "unbind new stdev=%u", stdev);
+		dev_bind(w, i, s->ioas[0], 0);
 	}
 }
 
@@ -1309,15 +1322,13 @@ static void *kept_thread(void *arg)
 
 static void sc_kept(struct scen *s)
 {
-	__u32 stdev, idev;
 	char *frag;
 	int i;
 
-	frag = alloc_fragmented((FRAG_PAGES + 512) * page_size);
+	frag = alloc_fragmented(FRAG_PAGES * page_size, FRAG_CHUNK);
 	if (!must(s, frag == MAP_FAILED ? -errno : 0, "scattered memory"))
 		return;
-	s->frag = (char *)(((unsigned long)frag + FRAG_CHUNK - 1) &
-			   ~(FRAG_CHUNK - 1));
+	s->frag = frag;
 	if (!must(s, ioas_alloc(s->fd, &s->ioas[0]), "ioas") ||
 	    !must(s, ioas_alloc(s->fd, &s->ioas[1]), "ioas") ||
 	    !must(s, mock_access_create(s->fd, s->ioas[1],
@@ -1327,12 +1338,9 @@ static void sc_kept(struct scen *s)
 					MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
 					&s->access_fd[1]), "access"))
 		return;
-	for (i = 0; i < 2; i++) {
-		if (!must(s, mock_domain(s->fd, s->ioas[0], &stdev, NULL,
-					 &idev), "dev"))
+	for (i = 0; i < 2; i++)
+		if (!dev_setup(s, i, s->ioas[0]))
 			return;
-		s->dev[i] = (u64)stdev << 32 | idev;
-	}
 	run_threads(s, 4, kept_thread);
 	close(s->access_fd[0]);
 	close(s->access_fd[1]);

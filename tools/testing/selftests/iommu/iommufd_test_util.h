@@ -592,35 +592,42 @@ static inline void *alloc_shared(size_t len, size_t align)
 
 /*
  * @len bytes of private anonymous base pages (THP off) of which hardly two
- * are physically contiguous: faulted in alternately with the pages of a
+ * are physically contiguous, at an address aligned to @align (a power of
+ * two, at least page_size): faulted in alternately with the pages of a
  * second buffer, which is then freed. MAP_FAILED, with errno, on error.
  */
-static inline char *alloc_fragmented(size_t len)
+static inline char *alloc_fragmented(size_t len, size_t align)
 {
-	char *a, *b;
-	size_t off;
+	size_t total = len + align - page_size, off, slop;
+	char *a, *b, *buf;
 	int err;
 
-	a = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	a = mmap(NULL, total, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (a == MAP_FAILED)
 		return a;
-	b = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	b = mmap(NULL, total, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (b == MAP_FAILED) {
 		err = errno;
-		munmap(a, len);
+		munmap(a, total);
 		errno = err;
 		return MAP_FAILED;
 	}
-	madvise(a, len, MADV_NOHUGEPAGE);
-	madvise(b, len, MADV_NOHUGEPAGE);
-	for (off = 0; off < len; off += page_size) {
+	madvise(a, total, MADV_NOHUGEPAGE);
+	madvise(b, total, MADV_NOHUGEPAGE);
+	for (off = 0; off < total; off += page_size) {
 		a[off] = 1;
 		b[off] = 2;
 	}
-	munmap(b, len);
-	return a;
+	munmap(b, total);
+	buf = (char *)(((unsigned long)a + align - 1) & ~(align - 1));
+	slop = buf - a;
+	if (slop)
+		munmap(a, slop);
+	if (total - slop - len)
+		munmap(buf + len, total - slop - len);
+	return buf;
 }
 
 /*
