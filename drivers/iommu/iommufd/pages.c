@@ -38,6 +38,7 @@
 
 #include <linux/file.h>
 #include <linux/highmem.h>
+#include <linux/kmemleak.h>
 #include <linux/kthread.h>
 #include <linux/scatterlist.h>
 #include <linux/sched/mm.h>
@@ -625,12 +626,35 @@ static void pfns_chunk_range(struct iopt_pages *pages, unsigned long chunk,
 	*last = min(end, pages->npages - 1);
 }
 
-/* An array for a chunk, counted in the fdinfo of @pages's file */
+/*
+ * An array for a chunk, counted in the fdinfo of @pages's file. Where it
+ * is exactly a page (4 KiB pages), it comes from the page allocator, not
+ * from kmalloc: a map of scattered memory allocates one per chunk and then
+ * frees most of them once its first domain keeps their PFNs, and SLUB
+ * would keep slabs of those freed arrays cached (a few hundred KiB after a
+ * GiB) where the page allocator gives them back to everyone.
+ */
+#define PFNS_ARRAY_BYTES (IOPT_PFN_CHUNK * sizeof(unsigned long))
+
 static unsigned long *pfns_array_alloc(struct iopt_pages *pages)
 {
 	unsigned long *arr;
 
-	arr = kmalloc_array(IOPT_PFN_CHUNK, sizeof(*arr), GFP_KERNEL_ACCOUNT);
+	if (PFNS_ARRAY_BYTES == PAGE_SIZE) {
+		/*
+		 * fail_page_alloc spares order 0 by default: the selftest's
+		 * fault injection still reaches this failure, as it did
+		 * when kmalloc could fail here, and kmemleak still follows
+		 * the array
+		 */
+		if (iommufd_should_fail())
+			return NULL;
+		arr = (unsigned long *)__get_free_page(GFP_KERNEL_ACCOUNT);
+		if (arr)
+			kmemleak_alloc(arr, PAGE_SIZE, 1, GFP_KERNEL);
+	} else {
+		arr = kmalloc(PFNS_ARRAY_BYTES, GFP_KERNEL_ACCOUNT);
+	}
 	if (arr && pages->ictx)
 		atomic_long_inc(&pages->ictx->stat_pfn_arrays);
 	return arr;
@@ -640,7 +664,12 @@ static void pfns_array_free(struct iopt_pages *pages, unsigned long *arr)
 {
 	if (pages->ictx)
 		atomic_long_dec(&pages->ictx->stat_pfn_arrays);
-	kfree(arr);
+	if (PFNS_ARRAY_BYTES == PAGE_SIZE) {
+		kmemleak_free(arr);
+		free_page((unsigned long)arr);
+	} else {
+		kfree(arr);
+	}
 }
 
 /* The PFN of the pinned page at @index, read from chunk entry @entry */
