@@ -30,8 +30,8 @@
  * Units: ms and us are lower-is-better times, ops/s, x (a speed-up) and
  * calls/ms (the rate at which one thread's calls completed during another
  * thread's map) are higher-is-better, KiB/GiB is kernel memory (slab plus
- * IOMMU page tables,
- * /proc/meminfo's Slab and SecPageTables) per GiB mapped.
+ * IOMMU page tables, /proc/meminfo's Slab and SecPageTables, plus ours'
+ * PFN arrays, which are pages) per GiB mapped.
  *
  * Options come from the kernel command line, which the kernel hands to
  * /init as environment: iommufd_bench=WORD[,WORD...]
@@ -270,6 +270,22 @@ static long kmem_kib(void)
 	long sec = meminfo_kib("SecPageTables");
 
 	return meminfo_kib("Slab") + (sec > 0 ? sec : 0);
+}
+
+/*
+ * The kernel memory of ours' PFN arrays (fdinfo "pfn_arrays" of the
+ * session's /dev/iommu or container, none on the other kernels) in session
+ * @ss: where an array (512 longs) is a page, ours takes it from the page
+ * allocator, and Slab does not count it.
+ */
+static long pfn_arrays_kib(struct session *ss)
+{
+	long n;
+
+	if (page_size != 512 * sizeof(long))
+		return 0;
+	n = fdinfo_num(ss->t.fd, "pfn_arrays");
+	return n > 0 ? n * (long)page_size / 1024 : 0;
 }
 
 /* Write one byte to every 4 KiB of [@va, @va + @len): fault it all in */
@@ -654,7 +670,7 @@ static int map_1g_once(unsigned long type, struct buf *b, double *tmap,
 	prof_off(&prof_map);
 	if (rc)
 		goto out_close;
-	*mem = kmem_kib() - before;
+	*mem = kmem_kib() - before + pfn_arrays_kib(&ss);
 	*what = "unmap 1 GiB";
 	t0 = now_us();
 	prof_on(&prof_unmap);
