@@ -2629,4 +2629,100 @@ TEST_F_TIMEOUT(fail_nth, close_live, SWEEP_TIMEOUT)
 	sweep(_metadata, &self->env, "close_live", &close_live);
 }
 
+/*
+ * Counting iommufd's own injection points (fail_iommufd) in one call:
+ * failslab and fail_page_alloc skip sleeping allocations meanwhile, since
+ * kmemleak's bookkeeping of each allocation would add its own to the
+ * count. own_points_end() puts them back and returns the count or -errno.
+ */
+#define OWN_POINTS_MAX 1000000
+
+static const char *const fi_wait_knobs[] = {
+	DEBUGFS "/failslab/ignore-gfp-wait",
+	DEBUGFS "/fail_page_alloc/ignore-gfp-wait",
+};
+
+static int own_points_begin(int nth_fd)
+{
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(fi_wait_knobs); i++)
+		fi_file_io(fi_wait_knobs[i], "Y", 1, true);
+	return nth_arm(nth_fd, OWN_POINTS_MAX);
+}
+
+static long own_points_end(int nth_fd)
+{
+	long left = nth_disarm(nth_fd);
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(fi_wait_knobs); i++)
+		fi_file_io(fi_wait_knobs[i], "N", 1, true);
+	return left < 0 ? left : OWN_POINTS_MAX - left;
+}
+
+/*
+ * Not a sweep: that the array a take-back allocates can be failed at all.
+ * Arrays of a page come from the page allocator, and fail_page_alloc
+ * spares order-0 pages, so the kernel has a point of its own there. An
+ * access pin across two kept chunks allocates two arrays: it passes
+ * through two points more than the same pin once they are arrays.
+ */
+TEST_F(fail_nth, kept_take_back_points)
+{
+	__u64 iova = IOVA_BASE, pin = IOVA_BASE + FRAG_CHUNK - 2 * page_size;
+	int fd, access_fd, tries, nth_fd = self->env.nth_fd, rc;
+	char *frag, *upin;
+	long taking, again;
+	__u32 ioas, item;
+	__u64 pfns[2];
+
+	if (!fi_have_iommufd)
+		SKIP(return, "no debugfs fail_iommufd");
+	/* Kept chunks need their edge pages not to be contiguous */
+	for (tries = 0;; tries++) {
+		frag = alloc_fragmented(FRAG_LEN, FRAG_CHUNK);
+		ASSERT_NE(MAP_FAILED, frag);
+		ASSERT_OK(pagemap_pfns(frag + FRAG_CHUNK - page_size, 2, pfns));
+		if (pfns[1] != pfns[0] + 1)
+			break;
+		munmap(frag, FRAG_LEN);
+		ASSERT_GT(8, tries);
+	}
+	upin = frag + (pin - iova);
+	fd = iommufd_open();
+	ASSERT_LE(0, fd);
+	ASSERT_OK(ioas_alloc(fd, &ioas));
+	ASSERT_OK(mock_domain(fd, ioas, NULL, NULL, NULL));
+	ASSERT_OK(ioas_map_at(fd, ioas, frag, FRAG_LEN, iova));
+	ASSERT_EQ(0, fdinfo_num(fd, "pfn_arrays"));
+	ASSERT_OK(mock_access_create(fd, ioas,
+				     MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				     &access_fd));
+
+	ASSERT_OK(own_points_begin(nth_fd));
+	rc = mock_access_pin(fd, access_fd, pin, 4 * page_size, upin, 0,
+			     &item);
+	taking = own_points_end(nth_fd);
+	ASSERT_OK(rc);
+	ASSERT_LE(0, taking);
+	EXPECT_EQ(2, fdinfo_num(fd, "pfn_arrays"));
+	ASSERT_OK(mock_access_unpin(fd, access_fd, item));
+
+	ASSERT_OK(own_points_begin(nth_fd));
+	rc = mock_access_pin(fd, access_fd, pin, 4 * page_size, upin, 0,
+			     &item);
+	again = own_points_end(nth_fd);
+	ASSERT_OK(rc);
+	ASSERT_LE(0, again);
+	EXPECT_EQ(again + 2, taking)
+		TH_LOG("points: %ld taking two chunks back, %ld after",
+		       taking, again);
+
+	ASSERT_OK(mock_access_unpin(fd, access_fd, item));
+	close(access_fd);
+	ASSERT_OK(close(fd));
+	munmap(frag, FRAG_LEN);
+}
+
 TEST_HARNESS_MAIN
