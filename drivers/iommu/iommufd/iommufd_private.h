@@ -165,7 +165,7 @@ enum iommufd_account_mode {
  * @stat_pinned: pages pinned for the mappings made through this file
  * @stat_charged: pages of @stat_pinned charged to RLIMIT_MEMLOCK
  * @stat_pfn_arrays: arrays of PFNs the mappings made through this file
- *                   keep in kernel memory, 4 KiB each (see "The PFN
+ *                   keep in kernel memory, 512 PFNs each (see "The PFN
  *                   store" in pages.c)
  * @stat_lock: protects @stat_payer and @stat_payer_uid
  * @stat_payer: thread group of the process last charged for this file's
