@@ -818,7 +818,10 @@ static int iopt_dirty_read_locked(struct io_pagetable *iopt,
  * range is first chosen as type1 v1 does (iopt_v1_extent()), so no area
  * crosses its ends. Areas with access pins are announced to the accesses,
  * one at a time, and the unmap starts over once they have let go; an access
- * that keeps its pins makes it fail.
+ * that keeps its pins makes it fail. Between two passes the area may have
+ * been unmapped and the range mapped and pinned again by other threads: a
+ * new area (another map_id) is announced as well, not taken for a pin the
+ * accesses kept.
  *
  * With @dirty the range's dirty bits are read into the user's bitmap under
  * the same hold of the locks as the areas are removed, so no other map or
@@ -833,6 +836,7 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	unsigned long notified_start = 0, notified_last = 0, last;
 	unsigned long unpinned = 0;
 	struct iopt_area *area;
+	u64 notified_id = 0;
 	bool notified = false;
 	int rc;
 
@@ -866,12 +870,13 @@ again:
 		unsigned long astart = area->node.start;
 		unsigned long alast = area->node.last;
 
-		if (notified && astart == notified_start &&
-		    alast == notified_last) {
+		if (notified && area->map_id == notified_id &&
+		    astart == notified_start && alast == notified_last) {
 			/* Told once already, and the pins are still there */
 			rc = -EBUSY;
 			goto out_clear;
 		}
+		notified_id = area->map_id;
 		up_write(&iopt->iova_rwsem);
 		iopt_notify_accesses(iopt, astart, alast);
 		up_read(&iopt->domains_rwsem);
