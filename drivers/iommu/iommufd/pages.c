@@ -604,6 +604,12 @@ static bool pfns_is_array(void *entry)
 	return entry && !xa_is_value(entry);
 }
 
+/* A value chunk: its pinned pages are physically contiguous */
+static bool pfns_is_contiguous(void *entry)
+{
+	return xa_is_value(entry) && entry != PFNS_KEPT;
+}
+
 static unsigned long pfns_chunk(struct iopt_pages *pages, unsigned long index)
 {
 	return (index + pages->pfn_skew) / IOPT_PFN_CHUNK;
@@ -713,12 +719,18 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
  * (pages_unmap_keeper()). Drivers differ on an unmap that ends inside an
  * IOPTE or inside what one map call mapped: VT-d and AMD-Vi unmap all of
  * it, io-pgtable-arm splits it, virtio-iommu and the mock refuse. So no
- * stretch may end there. Both only ever cover physically contiguous
- * memory (iommu_map_sg() calls the driver per contiguous run), so
- * stretches end only where the PFNs are not contiguous, and a chunk is
- * kept only if the pages at its two ends are not physically contiguous
- * with their neighbours in the area. Moving the keeper when it leaves a
- * table with other domains is iopt_area_move_keeper().
+ * stretch may end there. iommu_map_sg() calls the driver once per
+ * physically contiguous run of its list, so a kept stretch is cut inside
+ * only where the PFNs are not contiguous, and its two ends, the edges of
+ * kept chunks, are hard edges: a run the store reports never goes on past
+ * the edge of a chunk that is an array or kept (pages_pfn_run()), and a
+ * scatterlist that would map one run from both sides of such an edge
+ * ends there (pages_fill_sg()), so no map call of any domain spans it.
+ * Arrays count too because a chunk is kept only after it was an array
+ * in the first domain's fill; a chunk that is a value entry when a domain
+ * is filled stays one while the area is there, for all its pages are
+ * pinned. Moving the keeper when it leaves a table with other domains is
+ * iopt_area_move_keeper().
  *
  * What a kept chunk is taken back for stays an array: an access that
  * unpins, or the copy whose source is unmapped, leaves its arrays, and so
@@ -822,15 +834,18 @@ static unsigned long pfns_kept_pfn(struct iopt_pages *pages,
 
 /*
  * The physically contiguous run of pinned pages starting at @index and not
- * going past @last: its length in pages, and its first PFN in *@pfn.
- * Costs one lookup per chunk not in @cur yet, plus one compare per page of
- * array chunks, and one read of the keeper per page of kept chunks.
+ * going past @last nor a hard edge (the edge of a chunk that is an array or
+ * kept: see "Keeping PFNs in a domain"): its length in pages, and its
+ * first PFN in *@pfn. Costs one lookup per chunk not in @cur yet, plus one
+ * compare per page of array chunks, and one read of the keeper per page of
+ * kept chunks.
  */
 static unsigned long pages_pfn_run(struct iopt_pages *pages,
 				   unsigned long index, unsigned long last,
 				   unsigned long *pfn, struct pfns_cursor *cur)
 {
 	unsigned long n = 0;
+	void *prev = NULL;
 
 	lockdep_assert_held(&pages->mutex);
 
@@ -843,6 +858,13 @@ static unsigned long pages_pfn_run(struct iopt_pages *pages,
 					 (unsigned long)IOPT_PFN_CHUNK - slot);
 		unsigned long j;
 
+		/*
+		 * Past the first chunk, i is a chunk's first page: a hard
+		 * edge unless both chunks are value chunks
+		 */
+		if (n && !(pfns_is_contiguous(prev) && pfns_is_contiguous(entry)))
+			break;
+		prev = entry;
 		if (entry == PFNS_KEPT) {
 			for (j = 0; j != take; j++) {
 				unsigned long p = pfns_kept_pfn(pages, cur, i + j);
@@ -1366,37 +1388,13 @@ static bool pages_used_by_other(struct iopt_pages *pages,
 	return false;
 }
 
-/*
- * Are the pinned pages @index and @index + 1, in one area, physically
- * contiguous? Asked of the ends of chunks about to be kept.
- */
-static bool pages_pair_contiguous(struct iopt_pages *pages,
-				  unsigned long index)
-{
-	void *a = xa_load(&pages->pfns, pfns_chunk(pages, index));
-	void *b = xa_load(&pages->pfns, pfns_chunk(pages, index + 1));
-
-	/*
-	 * A kept chunk's ends were found not to be when it was kept: a kept
-	 * chunk next to one being considered was kept in this same
-	 * iopt_area_keep_pfns(), which goes in ascending order, while the
-	 * other was still an array (any older kept chunk has another user's
-	 * area than this one, so it cannot be inside it)
-	 */
-	if (a == PFNS_KEPT || b == PFNS_KEPT)
-		return false;
-	return pfns_entry_pfn(a, pfns_slot(pages, index)) + 1 ==
-	       pfns_entry_pfn(b, pfns_slot(pages, index + 1));
-}
-
 /**
  * iopt_area_keep_pfns() - let a domain keep the PFNs only an area uses
  * @area: an area just mapped into every domain of its table
  *
- * Frees the array of every chunk that lies wholly inside @area, that
- * nobody else uses, and whose end pages are not physically contiguous with
- * their neighbours in @area; their PFNs are read back from the table's
- * first domain from then on. See "Keeping PFNs in a domain".
+ * Frees the array of every chunk that lies wholly inside @area and that
+ * nobody else uses; their PFNs are read back from the table's first
+ * domain from then on. See "Keeping PFNs in a domain".
  *
  * Context: Process context; takes the pages mutex. The caller holds the
  * table's domains_rwsem, for write or while it fills the busy @area.
@@ -1422,9 +1420,7 @@ void iopt_area_keep_pfns(struct iopt_area *area)
 			continue;
 		pfns_chunk_range(pages, chunk, &first, &end);
 		if (first < start || end > last ||
-		    pages_used_by_other(pages, area, first, end) ||
-		    (first != start && pages_pair_contiguous(pages, first - 1)) ||
-		    (end != last && pages_pair_contiguous(pages, end)))
+		    pages_used_by_other(pages, area, first, end))
 			continue;
 		/* Replacing an entry allocates nothing */
 		if (xa_is_err(xa_store(&pages->pfns, chunk, PFNS_KEPT,
@@ -1816,7 +1812,9 @@ unsigned long iopt_area_unpin_for_domains(struct iopt_area *area)
 /*
  * Fill @sg with up to @max entries for the bytes [*off, end) of @pages,
  * physically contiguous runs (single pages if @one_page_each). Advances
- * *off past what was filled and returns the number of entries.
+ * *off past what was filled and returns the number of entries. Ends early
+ * at a hard edge that a run goes on physically across: iommu_map_sg()
+ * would map the entries on both sides with one driver call.
  */
 static unsigned int pages_fill_sg(struct iopt_pages *pages,
 				  struct scatterlist *sg, unsigned int max,
@@ -1825,21 +1823,30 @@ static unsigned int pages_fill_sg(struct iopt_pages *pages,
 {
 	unsigned long last_index = (end - 1) >> PAGE_SHIFT;
 	struct pfns_cursor cur = PFNS_CURSOR_INIT;
+	unsigned long edge_pfn = 0;
+	bool at_edge = false;	/* the entry before ended at a chunk's end */
 	unsigned int n = 0;
 
 	mutex_lock(&pages->mutex);
 	sg_init_table(sg, max);
 	while (*off < end && n != max) {
 		unsigned long index = *off >> PAGE_SHIFT;
-		unsigned long pfn, npages, len;
+		unsigned long pfn, npages, len, run_end;
 
 		npages = pages_pfn_run(pages, index,
 				       one_page_each ? index : last_index,
 				       &pfn, &cur);
-		len = min(end, (index + npages) << PAGE_SHIFT) - *off;
+		/* Only a hard edge stops a run that goes on physically */
+		if (at_edge && pfn == edge_pfn)
+			break;
+		run_end = (index + npages) << PAGE_SHIFT;
+		len = min(end, run_end) - *off;
 		len = min_t(unsigned long, len, MAP_SG_MAX_LEN);
 		sg_set_page(&sg[n++], pfn_to_page(pfn), len, *off % PAGE_SIZE);
 		*off += len;
+		at_edge = !one_page_each && *off == run_end &&
+			  !pfns_slot(pages, index + npages);
+		edge_pfn = pfn + npages;
 	}
 	mutex_unlock(&pages->mutex);
 	return n;
