@@ -727,9 +727,10 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
  * scatterlist that would map one run from both sides of such an edge
  * ends there (pages_fill_sg()), so no map call of any domain spans it.
  * Arrays count too because a chunk is kept only after it was an array
- * in the first domain's fill; a chunk that is a value entry when a domain
- * is filled stays one while the area is there, for all its pages are
- * pinned. Moving the keeper when it leaves a table with other domains is
+ * in the first domain's fill; a value chunk wholly inside the area when a
+ * domain is filled stays one while the area is there, for all its pages
+ * are pinned (one the area covers only in part may become an array, but
+ * is never kept for it). Moving the keeper when it leaves a table with other domains is
  * iopt_area_move_keeper().
  *
  * What a kept chunk is taken back for stays an array: an access that
