@@ -742,6 +742,27 @@ static inline long fdinfo_num(int fd, const char *key)
 	return v ? strtol(v, NULL, 10) : -1;
 }
 
+/*
+ * Whether the kernel has warned since it booted (TAINT_WARN in
+ * /proc/sys/kernel/tainted): 1, 0, or -errno. A test that must not make
+ * the kernel warn checks it was 0 before and is 0 after.
+ */
+static inline int kernel_warned(void)
+{
+	char buf[32] = {};
+	ssize_t n;
+	int fd;
+
+	fd = open("/proc/sys/kernel/tainted", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n ? -errno : -EIO;
+	return !!(strtoul(buf, NULL, 10) & (1UL << 9));
+}
+
 /* The value of the "@key:" line of the /proc file @path (KiB), or -1 */
 static inline long proc_file_kib(const char *path, const char *key)
 {
