@@ -2661,6 +2661,21 @@ static long own_points_end(int nth_fd)
 	return left < 0 ? left : OWN_POINTS_MAX - left;
 }
 
+/* iommufd's own points in an access pin of 4 pages: the count, or -errno */
+static long pin_own_points(int nth_fd, int fd, int access_fd, __u64 iova,
+			   char *upin, __u32 *item)
+{
+	long points;
+	int rc;
+
+	rc = own_points_begin(nth_fd);
+	if (rc)
+		return rc;
+	rc = mock_access_pin(fd, access_fd, iova, 4 * page_size, upin, 0, item);
+	points = own_points_end(nth_fd);
+	return rc ? rc : points;
+}
+
 /*
  * Not a sweep: that the array a take-back allocates can be failed at all.
  * Arrays of a page come from the page allocator, and fail_page_alloc
@@ -2671,7 +2686,7 @@ static long own_points_end(int nth_fd)
 TEST_F(fail_nth, kept_take_back_points)
 {
 	__u64 iova = IOVA_BASE, pin = IOVA_BASE + FRAG_CHUNK - 2 * page_size;
-	int fd, access_fd, nth_fd = self->env.nth_fd, rc;
+	int fd, access_fd, nth_fd = self->env.nth_fd;
 	char *frag, *upin;
 	long taking, again;
 	__u32 ioas, item;
@@ -2691,21 +2706,13 @@ TEST_F(fail_nth, kept_take_back_points)
 				     MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
 				     &access_fd));
 
-	ASSERT_OK(own_points_begin(nth_fd));
-	rc = mock_access_pin(fd, access_fd, pin, 4 * page_size, upin, 0,
-			     &item);
-	taking = own_points_end(nth_fd);
-	ASSERT_OK(rc);
-	ASSERT_LE(0, taking);
+	taking = pin_own_points(nth_fd, fd, access_fd, pin, upin, &item);
+	ASSERT_LE(0, taking) TH_LOG("%s", strerror(-taking));
 	EXPECT_EQ(2, fdinfo_num(fd, "pfn_arrays"));
 	ASSERT_OK(mock_access_unpin(fd, access_fd, item));
 
-	ASSERT_OK(own_points_begin(nth_fd));
-	rc = mock_access_pin(fd, access_fd, pin, 4 * page_size, upin, 0,
-			     &item);
-	again = own_points_end(nth_fd);
-	ASSERT_OK(rc);
-	ASSERT_LE(0, again);
+	again = pin_own_points(nth_fd, fd, access_fd, pin, upin, &item);
+	ASSERT_LE(0, again) TH_LOG("%s", strerror(-again));
 	EXPECT_EQ(again + 2, taking)
 		TH_LOG("points: %ld taking two chunks back, %ld after",
 		       taking, again);
