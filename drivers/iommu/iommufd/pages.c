@@ -730,8 +730,8 @@ static unsigned long pages_pfn(struct iopt_pages *pages, unsigned long index)
  * in the first domain's fill; a value chunk wholly inside the area when a
  * domain is filled stays one while the area is there, for all its pages
  * are pinned (one the area covers only in part may become an array, but
- * is never kept for it). Moving the keeper when it leaves a table with other domains is
- * iopt_area_move_keeper().
+ * is never kept for it). Moving the keeper when it leaves a table with
+ * other domains is iopt_area_move_keeper().
  *
  * What a kept chunk is taken back for stays an array: an access that
  * unpins, or the copy whose source is unmapped, leaves its arrays, and so

@@ -1385,10 +1385,10 @@ TEST_F(ioas, fragmented_memory)
  * from it. Two whole chunks of the store (IOPT_PFN_CHUNK pages, aligned to
  * the memory's address) are mapped, and both are kept. A second domain
  * is filled from the first; an access pin takes its chunk back into an
- * array; a second map of the same memory keeps its own and
- * gives back exactly its own pins; when the first domain leaves, the
- * second keeps them, and an access pin reads them there; the last domain
- * leaves with chunks kept, and unpins everything.
+ * array; a second map of the same memory keeps its own and gives back
+ * exactly its own pins; when the first domain leaves, the second keeps
+ * them, and an access pin reads them there; the last domain leaves with
+ * chunks kept, and unpins everything.
  */
 TEST(pfns_kept_in_domain)
 {
@@ -1523,11 +1523,10 @@ out:
  * domain may then span the edge, or unmapping a kept chunk in stretches
  * next to one that is not would end inside it, which the mock refuses
  * with a WARN (checked by the kernel's taint): runs stop at the edges of
- * array and kept chunks. An access
- * pin takes the second chunk back into an array beside the kept first
- * one; the map is unmapped from the first domain, then mapped again and
- * unmapped from a second domain that was filled from the first and took
- * over keeping.
+ * array and kept chunks. An access pin takes the second chunk back into
+ * an array beside the kept first one; the map is unmapped from the first
+ * domain, then mapped again and unmapped from a second domain that was
+ * filled from the first and took over keeping.
  */
 TEST(pfns_kept_run_across_edge)
 {
